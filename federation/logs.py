@@ -1,0 +1,70 @@
+"""Structured JSON logs with a request id, and no PII.
+
+Every line is one JSON object: time, level, logger, message, the request id of the
+request being served (a context variable set by the app's middleware) and any
+``extra={"fields": {...}}`` given by the caller. As a second line of defence, the
+formatter masks anything in a message that looks like an HKID, a Home Return Permit, an
+e-mail address, a long digit run or a bearer token, so that a careless log call does not
+leak personal data or secrets. Log attribute *names*, never values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from contextvars import ContextVar
+from typing import Any
+
+request_id_var: ContextVar[str] = ContextVar("idbridge_request_id", default="-")
+
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b[A-Z]{1,2}\d{6}\(?[0-9A]\)?"), "[hkid]"),
+    (re.compile(r"\b[HM]\d{8}(?:\d{2})?\b"), "[permit]"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
+    (re.compile(r"(?i)bearer\s+[\w.~+/=-]+"), "Bearer [token]"),
+    (re.compile(r"\b\d{7,}\b"), "[digits]"),
+)
+
+
+def redact(text: str) -> str:
+    """Mask PII- and secret-shaped substrings in ``text``."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; PII-shaped text masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": request_id_var.get(),
+            "msg": redact(record.getMessage()),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({k: redact(str(v)) for k, v in fields.items() if k not in entry})
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = record.exc_info[0].__name__
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: str = "INFO") -> None:
+    """Route the root logger (and uvicorn's) to JSON lines on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

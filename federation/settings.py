@@ -1,0 +1,54 @@
+"""Runtime settings from ``IDBRIDGE_*`` environment variables (pydantic-settings).
+
+Every field is documented; ``deploy/idbridge.env.example`` shows them all with comments.
+Secrets are ``SecretStr`` so that they never print. Imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The bridge's configuration. Environment variables are ``IDBRIDGE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="IDBRIDGE_", extra="ignore")
+
+    issuer: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public base URL of the bridge; the OIDC `iss` and the base of every endpoint.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://, rediss:// or unix:// URL. Unset with --embedded-redis to start one.",
+    )
+    log_level: str = Field("INFO", description="Python log level for the JSON logs.")
+    data_dir: Path = Field(
+        Path("var"), description="Where keys and generated secrets live when not given."
+    )
+    signing_keys: list[Path] = Field(
+        default_factory=list,
+        description="PEM (PKCS#8) private keys for ID tokens and receipts; the first is current.",
+    )
+    pii_key: SecretStr | None = Field(
+        None, description="Hex SM4 key (32 hex chars) for PII at rest (SM4-GCM)."
+    )
+    pairwise_salt: SecretStr | None = Field(
+        None, description="Secret salt for pairwise subjects (HMAC-SM3)."
+    )
+    initial_access_token: SecretStr | None = Field(
+        None, description="Bearer token required by dynamic client registration (RFC 7591)."
+    )
+    trust_proxy_headers: bool = Field(
+        False, description="Honour X-Forwarded-* from a TLS-terminating proxy."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process from the environment."""
+    return Settings()

@@ -1,0 +1,130 @@
+"""Every Redis key the bridge writes, in one place.
+
+All keys start with ``idb:``. Lifetimes are set where the keys are written; the comment
+beside each namespace says what it holds and whether it must be durable (DESIGN §6:
+consent and audit writes survive a crash once acknowledged).
+"""
+
+from __future__ import annotations
+
+PREFIX = "idb:"
+
+
+class Keys:
+    """Key builders. Use these; never spell a key by hand elsewhere."""
+
+    # --- short-lived journey state (TTL) -----------------------------------------------
+    @staticmethod
+    def journey(journey_id: str) -> str:
+        """Hash: one login journey (authorize → upstream → mapping → consent). TTL ≈ 15 min."""
+        return f"{PREFIX}journey:{journey_id}"
+
+    @staticmethod
+    def upstream_state(state: str) -> str:
+        """String: upstream ``state`` → journey id. TTL = upstream callback window."""
+        return f"{PREFIX}upstream-state:{state}"
+
+    @staticmethod
+    def par(request_uri_id: str) -> str:
+        """String: a pushed authorization request (RFC 9126). TTL 60 s."""
+        return f"{PREFIX}par:{request_uri_id}"
+
+    @staticmethod
+    def auth_code(code_hash: str) -> str:
+        """Hash: an authorization code, keyed by its SM3 digest. TTL ≤ 60 s."""
+        return f"{PREFIX}code:{code_hash}"
+
+    @staticmethod
+    def access_token(token_hash: str) -> str:
+        """Hash: an access token by digest. TTL = token lifetime."""
+        return f"{PREFIX}at:{token_hash}"
+
+    @staticmethod
+    def refresh_token(token_hash: str) -> str:
+        """Hash: a refresh token by digest, with its family id. TTL = refresh lifetime."""
+        return f"{PREFIX}rt:{token_hash}"
+
+    @staticmethod
+    def token_family(family_id: str) -> str:
+        """Set: digests of every token issued from one code (revoked together)."""
+        return f"{PREFIX}family:{family_id}"
+
+    @staticmethod
+    def grants_for(subject: str, client_id: str) -> str:
+        """Set: token family ids a subject holds at a client (revocation by consent)."""
+        return f"{PREFIX}grants:{subject}:{client_id}"
+
+    @staticmethod
+    def session(session_id: str) -> str:
+        """Hash: the person's bridge session (sid), for prompt/max_age and logout."""
+        return f"{PREFIX}session:{session_id}"
+
+    @staticmethod
+    def nonce_seen(client_id: str, nonce_hash: str) -> str:
+        """String: replay guard for nonces / client assertion ``jti``. TTL = validity."""
+        return f"{PREFIX}seen:{client_id}:{nonce_hash}"
+
+    # --- registry ----------------------------------------------------------------------
+    @staticmethod
+    def client(client_id: str) -> str:
+        """String (JSON): a dynamically registered client (static ones come from YAML)."""
+        return f"{PREFIX}client:{client_id}"
+
+    # --- consent (durable) ---------------------------------------------------------------
+    @staticmethod
+    def consent(consent_id: str) -> str:
+        """Hash: one consent record (DESIGN §5). Durable."""
+        return f"{PREFIX}consent:{consent_id}"
+
+    @staticmethod
+    def consents_by_subject(subject: str) -> str:
+        """Sorted set: consent ids of a subject by time given. Durable."""
+        return f"{PREFIX}consents:subject:{subject}"
+
+    @staticmethod
+    def consents_by_client(client_id: str) -> str:
+        """Sorted set: consent ids at a client by time given. Durable."""
+        return f"{PREFIX}consents:client:{client_id}"
+
+    @staticmethod
+    def remembered_consent(subject: str, client_id: str) -> str:
+        """String: id of the active consent a subject gave a client. Durable."""
+        return f"{PREFIX}consent-current:{subject}:{client_id}"
+
+    @staticmethod
+    def pii(record_id: str) -> str:
+        """String: SM4-GCM sealed person-supplied attributes (AAD = record id). Durable."""
+        return f"{PREFIX}pii:{record_id}"
+
+    AUDIT_STREAM = f"{PREFIX}audit"
+    """Stream: the audit chain (SM3-linked entries, SM2-signed checkpoints). Durable."""
+
+    AUDIT_HEAD = f"{PREFIX}audit:head"
+    """Hash: sequence number and hash of the last audit entry. Durable."""
+
+    # --- operators (durable) -------------------------------------------------------------
+    @staticmethod
+    def operator(username: str) -> str:
+        """Hash: an operator account (argon2id hash, TOTP secret sealed, role)."""
+        return f"{PREFIX}operator:{username}"
+
+    # --- counters and caches ---------------------------------------------------------
+    @staticmethod
+    def rate_limit(bucket: str, key: str, window: int) -> str:
+        """String counter: requests in one fixed window. TTL = window length."""
+        return f"{PREFIX}rl:{bucket}:{key}:{window}"
+
+    @staticmethod
+    def upstream_cache(connector_id: str, name: str) -> str:
+        """String: connector cache entry (e.g. the iAM Smart CEK). TTL = its expiry."""
+        return f"{PREFIX}cache:{connector_id}:{name}"
+
+
+DURABLE_PREFIXES: tuple[str, ...] = (
+    f"{PREFIX}consent",
+    f"{PREFIX}pii:",
+    f"{PREFIX}audit",
+    f"{PREFIX}operator:",
+    f"{PREFIX}client:",
+)
+"""Namespaces whose acknowledged writes must survive a crash (AOF fsync always / WAIT)."""

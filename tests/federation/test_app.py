@@ -1,0 +1,77 @@
+"""App factory: health endpoints, request ids, security headers, errors without traces."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from federation.app import create_app
+from federation.logs import JsonFormatter, redact
+from federation.settings import Settings
+from federation.storage.runtime import RedisServer
+
+
+def test_healthz_and_readyz(redis_server: RedisServer) -> None:
+    app = create_app(Settings(redis_url=redis_server.url, issuer="http://127.0.0.1:8000"))
+    with TestClient(app) as client:
+        live = client.get("/healthz")
+        assert live.status_code == 200 and live.json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["redis"] == "up"
+        assert ready.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in ready.headers["content-security-policy"]
+        assert len(ready.headers["x-request-id"]) >= 8
+
+
+def test_readyz_reports_redis_down() -> None:
+    server = RedisServer(durable=False).start()
+    app = create_app(Settings(redis_url=server.url))
+    with TestClient(app) as client:
+        server.stop()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["redis"] == "down"
+
+
+def test_request_id_is_echoed_when_well_formed(redis_server: RedisServer) -> None:
+    app = create_app(Settings(redis_url=redis_server.url))
+    with TestClient(app) as client:
+        ok = client.get("/healthz", headers={"X-Request-ID": "abcdef0123456789"})
+        assert ok.headers["x-request-id"] == "abcdef0123456789"
+        bad = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+        assert bad.headers["x-request-id"] != "<script>"
+
+
+def test_unknown_route_is_json_error(redis_server: RedisServer) -> None:
+    app = create_app(Settings(redis_url=redis_server.url))
+    with TestClient(app) as client:
+        resp = client.get("/no/such/thing")
+        assert resp.status_code == 404
+        body = resp.json()
+        assert body["error"] == "not_found" and body["reference"]
+
+
+def test_https_issuer_adds_hsts(redis_server: RedisServer) -> None:
+    app = create_app(Settings(redis_url=redis_server.url, issuer="https://bridge.example.hk"))
+    with TestClient(app) as client:
+        assert "max-age" in client.get("/healthz").headers["strict-transport-security"]
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        ("user A123456(3) logged in", "A123456"),
+        ("permit H12345678 given", "H12345678"),
+        ("mail chan.taiman@example.hk", "chan.taiman"),
+        ("Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
+        ("phone 85291234567", "91234567"),
+    ],
+)
+def test_logs_mask_pii(text: str, leak: str) -> None:
+    assert leak not in redact(text)
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, text, None, None)
+    line = json.loads(JsonFormatter().format(record))
+    assert leak not in line["msg"] and line["level"] == "info" and "request_id" in line
