@@ -1,0 +1,211 @@
+"""Async client of the iAM Smart API (domain-facts §1.3-§1.6): signed POSTs, the response
+envelope, the CEK, encrypted bodies, and retries only where a retry cannot do harm.
+
+Retry rules: a request that never reached the server (connect error / connect timeout) is
+retried for every call; a read timeout or 5xx only for ``getKey`` (it changes nothing);
+``getToken`` is never re-sent once it may have arrived (the auth code is single-use).
+After ``D20004`` (timestamp order, e.g. two workers interleaving) or a CEK error the request
+was refused before any effect, so it is re-signed (and re-encrypted) once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from connectors.base import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+from connectors.iamsmart import crypto
+from connectors.iamsmart.cek import CekCache
+from connectors.iamsmart.config import IAMSmartConfig
+from connectors.iamsmart.errors import CEK_ERRORS, SUCCESS, TIMESTAMP_ERROR, error_for_code
+from connectors.iamsmart.signing import MonotonicClock, signed_headers
+
+log = logging.getLogger("idbridge.connectors.iamsmart")
+
+GET_QR = "/api/v1/auth/getQR"
+GET_TOKEN = "/api/v1/auth/getToken"  # noqa: S105 (a path)
+GET_KEY = "/api/v1/security/getKey"
+PROFILE_REQUEST = "/api/v1/account/auth/profile/initiateRequest"
+EME_REQUEST = "/api/v1/account/auth/eme/initiateRequest"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResult:
+    """``getToken`` content (times in ms epoch / ms, as sent)."""
+
+    access_token: str
+    open_id: str
+    user_type: str
+    last_modified_date: str | None
+    issue_at_ms: int
+    expires_in_ms: int
+    scope: str
+
+
+class IAMSmartClient:
+    """One client per registration; share it between requests (it holds the HTTP pool)."""
+
+    def __init__(
+        self, config: IAMSmartConfig, *, http: httpx.AsyncClient | None = None, cek: CekCache
+    ) -> None:
+        self.config = config
+        self._http = http or httpx.AsyncClient(
+            base_url=config.api_base_url,
+            timeout=httpx.Timeout(
+                config.read_timeout_seconds, connect=config.connect_timeout_seconds
+            ),
+        )
+        self._cek = cek
+        self._clock = MonotonicClock()
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool."""
+        await self._http.aclose()
+
+    # --- the calls ------------------------------------------------------------------
+    async def get_token(self, code: str) -> TokenResult:
+        """Exchange a login code (once, never retried after it may have arrived)."""
+        body = {"code": code, "grantType": "authorization_code"}
+        content = await self._call(
+            GET_TOKEN, body, encrypted=self.config.encrypt_get_token_body, read_retry=False
+        )
+        try:
+            return TokenResult(
+                access_token=str(content["accessToken"]),
+                open_id=str(content["openID"]),
+                user_type=str(content.get("userType") or "default"),
+                last_modified_date=(
+                    None
+                    if content.get("lastModifiedDate") is None
+                    else str(content["lastModifiedDate"])
+                ),
+                issue_at_ms=int(content.get("issueAt") or 0),
+                expires_in_ms=int(content.get("expiresIn") or 0),
+                scope=str(content.get("scope") or ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UpstreamProtocolError("getToken content incomplete") from exc
+
+    async def fetch_cek(self) -> tuple[str, int]:
+        """``getKey``: the wrapped CEK (``secretKey``) and its expiry (ms epoch)."""
+        content = await self._call(GET_KEY, None, encrypted=False, read_retry=True)
+        secret_key = content.get("secretKey")
+        if not isinstance(secret_key, str):
+            raise UpstreamProtocolError("getKey content has no secretKey")
+        return secret_key, _expiry_ms(content)
+
+    async def initiate(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A CEK-encrypted ``initiateRequest`` (profile or e-ME) → its decrypted content."""
+        return await self._call(path, body, encrypted=True, read_retry=False)
+
+    # --- plumbing -------------------------------------------------------------------
+    async def _call(
+        self, path: str, body: Mapping[str, Any] | None, *, encrypted: bool, read_retry: bool
+    ) -> dict[str, Any]:
+        """Sign, send, open the envelope; re-sign once after a timestamp or CEK refusal."""
+        for second_try in (False, True):
+            cek = await self._cek.get(self) if encrypted else None
+            text = _serialise(body, cek)
+            envelope = await self._send(path, text, read_retry=read_retry)
+            code = str(envelope.get("code", ""))
+            if code == SUCCESS:
+                return _open_content(envelope.get("content"), cek, self._cek, path)
+            if not second_try and code == TIMESTAMP_ERROR:
+                continue
+            if not second_try and encrypted and code in CEK_ERRORS:
+                await self._cek.invalidate()
+                continue
+            raise error_for_code(code, context=path.rsplit("/", 1)[-1])
+        raise AssertionError("unreachable")
+
+    async def _send(self, path: str, text: str, *, read_retry: bool) -> dict[str, Any]:
+        cfg = self.config
+        delay = cfg.retry_backoff_seconds
+        for attempt in range(1, cfg.retry_attempts + 1):
+            headers = signed_headers(
+                cfg.client_id, cfg.client_secret.get_secret_value(), text, clock=self._clock
+            )
+            try:
+                response = await self._http.post(path, content=text.encode(), headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure: UpstreamError = UpstreamUnavailable("iAM Smart unreachable")
+                failure.__cause__ = exc
+                retry = True
+            except httpx.HTTPError as exc:
+                failure = UpstreamUnavailable("iAM Smart did not answer in time")
+                failure.__cause__ = exc
+                retry = read_retry
+            else:
+                if response.status_code == 429 or response.status_code >= 500:
+                    failure = UpstreamUnavailable(f"iAM Smart HTTP {response.status_code}")
+                    retry = read_retry or response.status_code == 429
+                else:
+                    return _envelope(response)
+            log.warning(
+                "iAM Smart call failed",
+                extra={"fields": {"path": path, "attempt": attempt, "retry": retry}},
+            )
+            if not retry or attempt == cfg.retry_attempts:
+                raise failure
+            await asyncio.sleep(delay * (1 + random.random() / 2))  # noqa: S311 (jitter)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+
+def _serialise(body: Mapping[str, Any] | None, cek: bytes | None) -> str:
+    if body is None:
+        return ""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    if cek is None:
+        return text
+    return json.dumps({"content": crypto.encrypt(cek, text.encode())})
+
+
+def _envelope(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise UpstreamProtocolError(f"iAM Smart HTTP {response.status_code}: not JSON") from exc
+    if not isinstance(data, dict) or "code" not in data:
+        raise UpstreamProtocolError(f"iAM Smart HTTP {response.status_code}: no envelope")
+    return data
+
+
+def _open_content(content: Any, cek: bytes | None, cache: CekCache, path: str) -> dict[str, Any]:
+    if isinstance(content, dict):
+        return content
+    if isinstance(content, str) and cek is not None:
+        try:
+            opened = json.loads(crypto.decrypt(cek, content))
+        except (crypto.CryptoError, ValueError) as exc:
+            raise UpstreamProtocolError(f"cannot open {path} content") from exc
+        if isinstance(opened, dict):
+            return opened
+    raise UpstreamProtocolError(f"unexpected {path} content")
+
+
+def _expiry_ms(content: Mapping[str, Any]) -> int:
+    """CEK expiry (ms epoch). ``expiresIn`` is a duration in ms in the clients, but one spec
+    example looks like an absolute time (§1.5): a value larger than ``issueAt`` is taken as
+    absolute."""
+    try:
+        issue_at = int(content.get("issueAt") or 0)
+        expires_in = int(content.get("expiresIn") or 0)
+    except (TypeError, ValueError) as exc:
+        raise UpstreamProtocolError("getKey content has bad times") from exc
+    if issue_at and expires_in > issue_at:
+        return expires_in
+    return (issue_at or _now_ms()) + expires_in
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)

@@ -1,0 +1,139 @@
+"""The iAM Smart connector's configuration (Dex style: one documented model + a factory).
+
+Loaded from the ``connectors:`` YAML of the bridge (``{"type": "iamsmart", ...}``) or
+from ``IDBRIDGE_IAMSMART_*`` environment variables. Switches that weaken security start
+with ``insecure_``. Where the public facts are uncertain (domain-facts §1) the behaviour is
+a setting whose default is what the public clients do.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.iamsmart.crypto import RsaPadding, load_private_key
+
+Language = Literal["en-US", "zh-HK", "zh-CN"]
+ITE_BASE_URL = "https://apigw-isit.staging-eid.gov.hk"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class IAMSmartConfig(BaseSettings):
+    """Settings of one iAM Smart registration (an "online service" in the ESP)."""
+
+    model_config = SettingsConfigDict(env_prefix="IDBRIDGE_IAMSMART_", extra="forbid")
+
+    id: str = Field("iamsmart", description="Connector id; IdentityRecord.upstream.")
+    client_id: str = Field(..., min_length=1, description="Client ID issued by the ESP.")
+    client_secret: SecretStr = Field(..., description="Client secret issued by the ESP.")
+    api_base_url: str = Field(
+        "http://127.0.0.1:8001",
+        description=f"API gateway base URL: ITE {ITE_BASE_URL}, production as DPO gives it, "
+        "or the simulator (`idbridge iamsmart-sim`, default port 8001).",
+    )
+    redirect_uri: str = Field(
+        ..., description="Login callback URL (GET code/state), registered in the ESP."
+    )
+    result_callback_uri: str | None = Field(
+        None,
+        description="URL for the encrypted profile/e-ME result POSTs (registered in the ESP); "
+        "defaults to redirect_uri.",
+    )
+    encipherment_key_file: Path | None = Field(
+        None, description="PEM file of the RSA private key of our encipherment certificate."
+    )
+    encipherment_key_pem: SecretStr | None = Field(
+        None, description="The same key inline (PEM text); used when no file is given."
+    )
+    encipherment_key_password: SecretStr | None = Field(
+        None, description="Password of an encrypted PEM key."
+    )
+    rsa_padding: RsaPadding = Field(
+        "pkcs1v15", description="Padding of secretKey: pkcs1v15 (public clients) or OAEP."
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["eidapi_auth", "eidapi_profiles", "eidapi_formFilling"],
+        description="getQR scope (approved for the client in the ESP).",
+    )
+    use_profile_api: bool = Field(
+        True,
+        description="Ask identity fields through eidapi_profiles; false = ask them through "
+        "e-ME (the profile API may be reserved for government bureaux).",
+    )
+    default_language: Language = Field("zh-HK", description="lang when none can be derived.")
+    broker_page_on_mobile: bool = Field(
+        True, description="brokerPage=true on phones: open the app by Universal/App Link."
+    )
+    encrypt_get_token_body: bool = Field(
+        False,
+        description="Send the getToken body CEK-encrypted (one Java client does); the sandbox "
+        "guide shows plain JSON.",
+    )
+    callback_window_seconds: int = Field(
+        1080, ge=60, description="How long iAM Smart may take to call back (18 min)."
+    )
+    auth_code_lifetime_seconds: int = Field(
+        60, ge=1, description="Auth code lifetime (30 s or 60 s in the sources); informative."
+    )
+    approval_url_template: str | None = Field(
+        None,
+        description="Simulator only: where the browser approves a profile/e-ME request, "
+        "with {ticket_id} and {lang}. Unset for the real service (approval on the phone).",
+    )
+    connect_timeout_seconds: float = Field(3.0, gt=0, description="TCP/TLS connect timeout.")
+    read_timeout_seconds: float = Field(10.0, gt=0, description="Response timeout.")
+    retry_attempts: int = Field(3, ge=1, le=10, description="Attempts for retry-safe calls.")
+    retry_backoff_seconds: float = Field(
+        0.2, ge=0, description="First backoff; doubles each retry (with jitter)."
+    )
+    cek_refresh_margin_seconds: int = Field(
+        300, ge=0, description="Fetch a new CEK this long before the cached one expires."
+    )
+    insecure_allow_http: bool = Field(
+        False, description="Allow a plain-http non-loopback api_base_url (never in production)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> IAMSmartConfig:
+        if self.encipherment_key_file is None and self.encipherment_key_pem is None:
+            raise ValueError("set encipherment_key_file or encipherment_key_pem")
+        url = self.api_base_url
+        if not url.startswith("https://") and not (
+            url.startswith("http://") and (_is_loopback(url) or self.insecure_allow_http)
+        ):
+            raise ValueError("api_base_url must be https (http only on loopback)")
+        if not set(self.scopes) >= {"eidapi_auth"}:
+            raise ValueError("scopes must include eidapi_auth")
+        return self
+
+    @cached_property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """The encipherment private key (loaded once)."""
+        if self.encipherment_key_file is not None:
+            pem = self.encipherment_key_file.read_bytes()
+        else:
+            assert self.encipherment_key_pem is not None
+            pem = self.encipherment_key_pem.get_secret_value().encode()
+        password = self.encipherment_key_password
+        return load_private_key(pem, password.get_secret_value().encode() if password else None)
+
+    @property
+    def results_uri(self) -> str:
+        """Where profile/e-ME results are posted."""
+        return self.result_callback_uri or self.redirect_uri
