@@ -85,6 +85,14 @@ class IAMSmartConfig(BaseSettings):
         description="Send the getToken body CEK-encrypted (one Java client does); the sandbox "
         "guide shows plain JSON.",
     )
+    eme_form_name: str = Field(
+        "Cross-boundary sign-in (Guangdong e-services)",
+        description="e-ME formName shown in the app.",
+    )
+    eme_form_num: str = Field("IDB-GD-01", description="e-ME formNum shown in the app.")
+    eme_form_desc: str = Field(
+        "Details to sign in to a Guangdong e-service", description="e-ME formDesc."
+    )
     callback_window_seconds: int = Field(
         1080, ge=60, description="How long iAM Smart may take to call back (18 min)."
     )

@@ -1,0 +1,268 @@
+"""The iAM Smart connector: what the journey uses (``CallbackConnector`` and
+``AttributeConnector`` from ``connectors.base``).
+
+Login: :meth:`IAMSmartConnector.login_redirect` builds the ``getQR`` URL (§1.3);
+:meth:`~IAMSmartConnector.handle_callback` checks ``state``, maps ``error_code`` to a typed
+error, calls ``getToken`` at once and returns an :class:`IdentityRecord` (subject = the
+pairwise ``openID``, assurance from ``userType``, ``attributes_version`` =
+``lastModifiedDate``). Attributes: profile / e-ME ``initiateRequest`` (§1.6), then the
+encrypted result callback. Never logs values, only field names and codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+import redis.asyncio as aioredis
+
+from connectors.base import (
+    AttributeRequest,
+    AttributeResult,
+    LoginRedirect,
+    UpstreamProtocolError,
+)
+from connectors.iamsmart import crypto
+from connectors.iamsmart.attributes import (
+    IAMSMART_FIELDS_FOR,
+    attributes_from_iamsmart,
+    plan_requests,
+)
+from connectors.iamsmart.cek import CekCache
+from connectors.iamsmart.client import EME_REQUEST, GET_QR, PROFILE_REQUEST, IAMSmartClient
+from connectors.iamsmart.config import IAMSmartConfig, Language
+from connectors.iamsmart.errors import SUCCESS, error_for_code
+from connectors.iamsmart.sources import is_mobile, source_for_user_agent
+from federation.identity import Assurance, Attr, IdentityRecord
+
+log = logging.getLogger("idbridge.connectors.iamsmart")
+
+STATE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_TX_ID = re.compile(r"^<T=(.+)>$")
+
+
+def new_state() -> str:
+    """A fresh upstream ``state``: 32 URL-safe characters (≤ 36, ``[A-Za-z0-9_-]``)."""
+    return secrets.token_urlsafe(24)
+
+
+def iamsmart_language(tag: str, default: Language = "zh-HK") -> Language:
+    """A BCP 47 tag as one of the three ``lang`` values getQR accepts."""
+    low = tag.strip().lower().replace("_", "-")
+    if low.startswith("en"):
+        return "en-US"
+    if low in {"zh-cn", "zh-sg"} or low.startswith("zh-hans"):
+        return "zh-CN"
+    if low.startswith("zh"):
+        return "zh-HK"
+    return default
+
+
+class IAMSmartConnector:
+    """One iAM Smart registration. Share one instance per process."""
+
+    def __init__(
+        self,
+        config: IAMSmartConfig,
+        *,
+        redis: aioredis.Redis | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.config = config
+        self.id = config.id
+        self.cek = CekCache(config, redis)
+        self.client = IAMSmartClient(config, http=http, cek=self.cek)
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool."""
+        await self.client.aclose()
+
+    # --- CallbackConnector ---------------------------------------------------------
+    def login_redirect(self, *, state: str, user_agent: str, language: str) -> LoginRedirect:
+        """The ``getQR`` URL for one journey (§1.3)."""
+        if not STATE_PATTERN.match(state):
+            raise ValueError("state must match [A-Za-z0-9_-]{1,36}")
+        cfg = self.config
+        source = source_for_user_agent(user_agent)
+        mobile = is_mobile(source)
+        params = {
+            "clientID": cfg.client_id,
+            "responseType": "code",
+            "source": source,
+            "redirectURI": cfg.redirect_uri,
+            "scope": " ".join(cfg.scopes),
+            "lang": iamsmart_language(language, cfg.default_language),
+            "state": state,
+        }
+        if mobile and cfg.broker_page_on_mobile:
+            params["brokerPage"] = "true"
+        url = f"{cfg.api_base_url}{GET_QR}?{urlencode(params, quote_via=quote)}"
+        return LoginRedirect(
+            url=url,
+            state=state,
+            mode="app" if mobile else "qr",
+            callback_window_seconds=cfg.callback_window_seconds,
+        )
+
+    async def handle_callback(
+        self, params: Mapping[str, str], *, expected_state: str
+    ) -> IdentityRecord:
+        """Callback → ``getToken`` → :class:`IdentityRecord` (no attributes yet)."""
+        state = params.get("state") or ""
+        if not secrets.compare_digest(state.encode(), expected_state.encode()):
+            raise UpstreamProtocolError(
+                "iAM Smart callback state does not match the journey", message_key="upstream.state"
+            )
+        error_code = params.get("error_code")
+        if error_code:
+            raise error_for_code(error_code, context="login")
+        code = params.get("code") or ""
+        if not code or len(code) > 512:
+            raise UpstreamProtocolError("iAM Smart callback without a code")
+        token = await self.client.get_token(code)
+        assurance = Assurance.IAMSMART_PLUS if token.user_type == "sign" else Assurance.IAMSMART
+        expires_ms = (token.issue_at_ms or int(time.time() * 1000)) + token.expires_in_ms
+        log.info("iAM Smart login", extra={"fields": {"user_type": token.user_type}})
+        return IdentityRecord(
+            upstream=self.id,
+            subject=token.open_id,
+            assurance=assurance,
+            authenticated_at=(token.issue_at_ms // 1000) or int(time.time()),
+            attributes={},
+            attributes_version=token.last_modified_date,
+            connector_data=json.dumps(
+                {"at": token.access_token, "oid": token.open_id, "exp": expires_ms}
+            ),
+        )
+
+    # --- AttributeConnector --------------------------------------------------------
+    async def start_attribute_request(
+        self,
+        identity: IdentityRecord,
+        wanted: Iterable[str],
+        *,
+        state: str,
+        user_agent: str,
+        language: str,
+    ) -> AttributeRequest | None:
+        """The next profile or e-ME request for attributes ``identity`` lacks (§1.6)."""
+        missing = [Attr(a) for a in wanted if a not in identity.attributes]
+        plan = plan_requests(missing, use_profile_api=self.config.use_profile_api)
+        unavailable = tuple(a.value for a in plan.unavailable)
+        if plan.profile_fields:
+            kind, fields = "profile", plan.profile_fields
+        elif plan.eme_fields:
+            kind, fields = "eme", plan.eme_fields
+        else:
+            return None
+        session = _session(identity)
+        body: dict[str, Any] = {
+            "businessID": uuid.uuid4().hex,
+            "accessToken": session["at"],
+            "openID": session["oid"],
+            "source": source_for_user_agent(user_agent),
+            "redirectURI": self.config.results_uri,
+            "state": state,
+        }
+        if kind == "profile":
+            body["profileFields"] = list(fields)
+            path = PROFILE_REQUEST
+        else:
+            body.update(
+                formName=self.config.eme_form_name,
+                formNum=self.config.eme_form_num,
+                formDesc=self.config.eme_form_desc,
+                eMEFields=list(fields),
+            )
+            path = EME_REQUEST
+        content = await self.client.initiate(path, body)
+        ticket_id = content.get("ticketID")
+        if not isinstance(ticket_id, str) or not ticket_id:
+            raise UpstreamProtocolError("initiateRequest returned no ticketID")
+        log.info(
+            "iAM Smart attribute request",
+            extra={"fields": {"kind": kind, "fields": ",".join(fields)}},
+        )
+        return AttributeRequest(
+            ticket_id=ticket_id,
+            kind=kind,
+            attributes=tuple(
+                a.value
+                for a in missing
+                if a in IAMSMART_FIELDS_FOR and IAMSMART_FIELDS_FOR[a].field in fields
+            ),
+            browser_url=self._approval_url(ticket_id, language),
+            unavailable=unavailable,
+        )
+
+    async def complete_attribute_request(self, body: bytes) -> AttributeResult:
+        """Open a result callback (``{txID, code, message, secretKey?, content}``)."""
+        try:
+            envelope = json.loads(body)
+        except ValueError as exc:
+            raise UpstreamProtocolError("result callback is not JSON") from exc
+        if not isinstance(envelope, dict):
+            raise UpstreamProtocolError("result callback is not an object")
+        ticket_id = _ticket_id(envelope.get("txID"))
+        ack = {"code": SUCCESS, "message": "SUCCESS"}
+        code = str(envelope.get("code", ""))
+        if code != SUCCESS:
+            return AttributeResult(
+                ticket_id, error=error_for_code(code, context="result"), acknowledgement=ack
+            )
+        content = envelope.get("content")
+        if not isinstance(content, str):
+            raise UpstreamProtocolError("result callback has no encrypted content")
+        secret_key = envelope.get("secretKey")
+        if isinstance(secret_key, str) and secret_key:
+            cek = self.cek.unwrap(secret_key)
+        else:
+            cek = await self.cek.get(self.client)
+        try:
+            fields = json.loads(crypto.decrypt(cek, content))
+        except (crypto.CryptoError, ValueError) as exc:
+            raise UpstreamProtocolError("result callback content cannot be opened") from exc
+        if not isinstance(fields, dict):
+            raise UpstreamProtocolError("result callback content is not an object")
+        attributes = attributes_from_iamsmart(fields, None)
+        log.info(
+            "iAM Smart attributes received",
+            extra={"fields": {"names": ",".join(sorted(attributes))}},
+        )
+        return AttributeResult(ticket_id, attributes=attributes, acknowledgement=ack)
+
+    def _approval_url(self, ticket_id: str, language: str) -> str | None:
+        template = self.config.approval_url_template
+        if not template:
+            return None
+        lang = iamsmart_language(language, self.config.default_language)
+        return template.format(ticket_id=quote(ticket_id, safe=""), lang=lang)
+
+
+def _session(identity: IdentityRecord) -> dict[str, Any]:
+    try:
+        data = json.loads(identity.connector_data)
+        return {"at": str(data["at"]), "oid": str(data["oid"])}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UpstreamProtocolError("identity record has no iAM Smart session") from exc
+
+
+def _ticket_id(tx_id: object) -> str:
+    if not isinstance(tx_id, str) or not tx_id:
+        raise UpstreamProtocolError("result callback has no txID")
+    match = _TX_ID.match(tx_id)
+    return match.group(1) if match else tx_id
+
+
+def open_iamsmart(settings: Mapping[str, Any], **resources: Any) -> IAMSmartConnector:
+    """Factory for ``connectors.base.open_connector`` (type ``iamsmart``)."""
+    config = IAMSmartConfig(**dict(settings))
+    return IAMSmartConnector(config, redis=resources.get("redis"), http=resources.get("http"))
