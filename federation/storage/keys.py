@@ -96,6 +96,18 @@ class Keys:
         """String: SM4-GCM sealed person-supplied attributes (AAD = record id). Durable."""
         return f"{PREFIX}pii:{record_id}"
 
+    @staticmethod
+    def consent_events(consent_id: str) -> str:
+        """List: audit stream ids of the events about one consent record, oldest first.
+        Durable."""
+        return f"{PREFIX}consent-events:{consent_id}"
+
+    CONSENTS_ALL = f"{PREFIX}consents:all"
+    """Sorted set: every consent id by time given (ms), for operator search. Durable."""
+
+    CONSENTS_EXPIRY = f"{PREFIX}consents:expiry"
+    """Sorted set: ids of active consents that expire, by expiry (epoch s). Durable."""
+
     AUDIT_STREAM = f"{PREFIX}audit"
     """Stream: the audit chain (SM3-linked entries, SM2-signed checkpoints). Durable."""
 
@@ -107,6 +119,14 @@ class Keys:
     def operator(username: str) -> str:
         """Hash: an operator account (argon2id hash, TOTP secret sealed, role)."""
         return f"{PREFIX}operator:{username}"
+
+    OPERATORS = f"{PREFIX}operators"
+    """Set: every operator username (for listing). Durable."""
+
+    @staticmethod
+    def operator_session(token_hash: str) -> str:
+        """Hash: an operator bearer token by its SM3 digest (username, role). TTL ≈ 15 min."""
+        return f"{PREFIX}operator-session:{token_hash}"
 
     # --- counters and caches ---------------------------------------------------------
     @staticmethod
@@ -125,6 +145,7 @@ DURABLE_PREFIXES: tuple[str, ...] = (
     f"{PREFIX}pii:",
     f"{PREFIX}audit",
     f"{PREFIX}operator:",
+    f"{PREFIX}operators",
     f"{PREFIX}client:",
 )
 """Namespaces whose acknowledged writes must survive a crash (AOF fsync always / WAIT)."""
