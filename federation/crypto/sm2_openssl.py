@@ -20,13 +20,23 @@ between threads at the same time, so all methods are thread-safe.
 
 from __future__ import annotations
 
+import base64
 import ctypes
-import threading
-import weakref
-from ctypes import byref, c_char_p, c_size_t, c_void_p
+from ctypes import byref, c_size_t, c_void_p
 from typing import Literal
 
 from . import _libcrypto as L
+from ._sm2_native import (
+    MAX_DER_SIG,
+    SM2_ALGID,
+    SPKI_PREFIX,
+    Handle,
+    pem_of,
+    pkey_from_der,
+    pkey_from_pem,
+    public_point,
+    spki_point_without_openssl,
+)
 from .encoding import (
     EncodingError,
     der_decode_signature,
@@ -44,176 +54,33 @@ from .sm2_curve import (
     validate_private_scalar,
     validate_public_point,
 )
+from .sm2_reference import ReferencePublicKey
 from .sm3 import sm3
 
 SignatureEncoding = Literal["der", "raw"]
 Path = Literal["prehashed", "digest"]
-
-_SM2_ALGID = bytes.fromhex("301306072a8648ce3d020106082a811ccf5501822d")
-_SPKI_PREFIX = b"\x30\x59" + _SM2_ALGID + b"\x03\x42\x00"
-_MAX_DER_SIG = 80
-_POOL_SIZE = 8
-
-
-def _free_pkey(
-    pkey: int, pools: list[list[int]], templates: dict[tuple[bytes, bool], tuple[int, int]]
-) -> None:
-    lib = L.lib
-    for pool in pools:
-        while pool:
-            lib.EVP_PKEY_CTX_free(pool.pop())
-    for mctx, pctx in templates.values():
-        lib.EVP_MD_CTX_free(mctx)
-        lib.EVP_PKEY_CTX_free(pctx)
-    templates.clear()
-    lib.EVP_PKEY_free(pkey)
-
-
-def _pkey_from_der(der: bytes, private: bool) -> int:
-    lib = L.require()
-    cursor = c_char_p(der)
-    loader = lib.d2i_AutoPrivateKey if private else lib.d2i_PUBKEY
-    pkey = loader(None, byref(cursor), len(der))
-    if not pkey:
-        raise L.fail("loading SM2 key")
-    return pkey
-
-
-def _pkey_from_pem(pem: bytes, private: bool) -> int:
-    lib = L.require()
-    if b"ENCRYPTED" in pem:
-        raise ValueError("encrypted PEM keys are not supported")
-    bio = lib.BIO_new_mem_buf(pem, len(pem))
-    if not bio:
-        raise L.fail("BIO_new_mem_buf")
-    try:
-        reader = lib.PEM_read_bio_PrivateKey if private else lib.PEM_read_bio_PUBKEY
-        pkey = reader(bio, None, None, b"")  # empty passphrase: never prompt on a tty
-    finally:
-        lib.BIO_free(bio)
-    if not pkey:
-        raise ValueError(f"not a valid SM2 PEM: {L.drain_errors() or 'unreadable'}")
-    if lib.EVP_PKEY_is_a(pkey, b"SM2") != 1:
-        lib.EVP_PKEY_free(pkey)
-        raise ValueError("PEM key is not an SM2 key")
-    return pkey
-
-
-def _pem_of(pkey: int, private: bool) -> bytes:
-    lib = L.require()
-    bio = lib.BIO_new(lib.BIO_s_mem())
-    if not bio:
-        raise L.fail("BIO_new")
-    try:
-        if private:
-            ok = lib.PEM_write_bio_PKCS8PrivateKey(bio, pkey, None, None, 0, None, None)
-        else:
-            ok = lib.PEM_write_bio_PUBKEY(bio, pkey)
-        if ok != 1:
-            raise L.fail("writing PEM")
-        return L.read_bio(bio)
-    finally:
-        lib.BIO_free(bio)
-
-
-def _public_point(pkey: int) -> tuple[int, int]:
-    lib = L.require()
-    buf = ctypes.create_string_buffer(65)
-    size = c_size_t(0)
-    if lib.EVP_PKEY_get_octet_string_param(pkey, b"encoded-pub-key", buf, 65, byref(size)) != 1:
-        raise L.fail("reading SM2 public key")
-    return point_from_bytes(buf.raw[: size.value])
-
-
-class _Handle:
-    """Owns one EVP_PKEY and pools of initialised sign/verify contexts for it."""
-
-    def __init__(self, pkey: int) -> None:
-        self.pkey = pkey
-        self.sign_pool: list[int] = []
-        self.verify_pool: list[int] = []
-        self.templates: dict[tuple[bytes, bool], tuple[int, int]] = {}
-        self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(
-            self, _free_pkey, pkey, [self.sign_pool, self.verify_pool], self.templates
-        )
-
-    def acquire(self, pool: list[int], init_name: str) -> int:
-        try:
-            return pool.pop()  # list.pop is atomic under the GIL: one thread per ctx
-        except IndexError:
-            pass
-        lib = L.lib
-        ctx = lib.EVP_PKEY_CTX_new(self.pkey, None)
-        if not ctx:
-            raise L.fail("EVP_PKEY_CTX_new")
-        if getattr(lib, init_name)(ctx) != 1:
-            lib.EVP_PKEY_CTX_free(ctx)
-            raise L.fail(init_name)
-        return ctx
-
-    def release(self, pool: list[int], ctx: int, healthy: bool) -> None:
-        if healthy and len(pool) < _POOL_SIZE:
-            pool.append(ctx)
-        else:
-            L.lib.EVP_PKEY_CTX_free(ctx)
-
-    def digest_ctx(self, uid: bytes, verify: bool) -> int:
-        """A copy of the cached template EVP_MD_CTX (SM3, distid ``uid``) for one operation.
-
-        The template is initialised once (``EVP_PKEY_CTX_set1_id`` then
-        ``EVP_Digest{Sign,Verify}Init``) and only read afterwards; each copy owns a
-        duplicate of the template's EVP_PKEY_CTX and is freed by the caller.
-        """
-        lib = L.lib
-        template = self.templates.get((uid, verify))
-        if template is None:
-            with self._lock:
-                template = self.templates.get((uid, verify)) or self._new_template(uid, verify)
-                self.templates[(uid, verify)] = template
-        copy = lib.EVP_MD_CTX_new()
-        if not copy or lib.EVP_MD_CTX_copy_ex(copy, template[0]) != 1:
-            lib.EVP_MD_CTX_free(copy)
-            raise L.fail("EVP_MD_CTX_copy_ex")
-        return copy
-
-    def _new_template(self, uid: bytes, verify: bool) -> tuple[int, int]:
-        lib = L.lib
-        mctx = lib.EVP_MD_CTX_new()
-        pctx = lib.EVP_PKEY_CTX_new(self.pkey, None)
-        try:
-            if not mctx or not pctx:
-                raise L.fail("EVP_MD_CTX_new")
-            if lib.EVP_PKEY_CTX_set1_id(pctx, uid, len(uid)) <= 0:
-                raise L.fail("EVP_PKEY_CTX_set1_id")
-            lib.EVP_MD_CTX_set_pkey_ctx(mctx, pctx)  # mctx does not own pctx
-            init = lib.EVP_DigestVerifyInit if verify else lib.EVP_DigestSignInit
-            if init(mctx, None, lib.EVP_sm3(), None, self.pkey) != 1:
-                raise L.fail("EVP_DigestInit")
-        except BaseException:
-            lib.EVP_MD_CTX_free(mctx)
-            lib.EVP_PKEY_CTX_free(pctx)
-            raise
-        return mctx, pctx
 
 
 class SM2PublicKey:
     """A validated SM2 public key. Build with :meth:`from_pem`, :meth:`from_der` or
     :meth:`from_coordinates`."""
 
-    def __init__(self, handle: _Handle, x: int, y: int) -> None:
-        self._handle = handle
+    def __init__(self, handle: Handle | None, x: int, y: int) -> None:
+        self._handle = handle  # None: no libcrypto, verify with the pure-Python reference
         self.x = x
         self.y = y
         self._z_default = compute_z(x, y, DEFAULT_ID)
+        self._reference: ReferencePublicKey | None = None
 
     # --- construction ------------------------------------------------------------------
     @classmethod
     def from_coordinates(cls, x: int, y: int) -> SM2PublicKey:
         """From affine coordinates; raises ``InvalidPublicKey`` if (x, y) is not valid."""
         validate_public_point(x, y)
-        der = _SPKI_PREFIX + point_to_bytes(x, y)
-        return cls(_Handle(_pkey_from_der(der, private=False)), x, y)
+        if L.lib is None:
+            return cls(None, x, y)
+        der = SPKI_PREFIX + point_to_bytes(x, y)
+        return cls(Handle(pkey_from_der(der, private=False)), x, y)
 
     @classmethod
     def from_point(cls, point: bytes) -> SM2PublicKey:
@@ -224,13 +91,23 @@ class SM2PublicKey:
     def from_pem(cls, pem: bytes | str) -> SM2PublicKey:
         """From an SPKI ``PUBLIC KEY`` PEM (what ``openssl pkey -pubout`` writes)."""
         data = pem.encode() if isinstance(pem, str) else pem
-        handle = _Handle(_pkey_from_pem(data, private=False))
-        return cls(handle, *_public_point(handle.pkey))
+        if L.lib is None:
+            return cls.from_point(spki_point_without_openssl(data))
+        handle = Handle(pkey_from_pem(data, private=False))
+        return cls(handle, *public_point(handle.pkey))
 
     # --- export ------------------------------------------------------------------------
     def to_pem(self) -> bytes:
         """SPKI ``PUBLIC KEY`` PEM, readable by ``openssl pkey -pubin``."""
-        return _pem_of(self._handle.pkey, private=False)
+        if self._handle is None:
+            body = base64.encodebytes(SPKI_PREFIX + self.point()).replace(b"\n", b"")
+            lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+            return (
+                b"-----BEGIN PUBLIC KEY-----\n"
+                + b"\n".join(lines)
+                + b"\n-----END PUBLIC KEY-----\n"
+            )
+        return pem_of(self._handle.pkey, private=False)
 
     def point(self) -> bytes:
         """``04 ‖ x ‖ y``."""
@@ -267,6 +144,10 @@ class SM2PublicKey:
                 return False
             if not isinstance(message, bytes | bytearray) or not isinstance(uid, bytes):
                 return False
+            if self._handle is None:
+                return self._fallback().verify_digest(
+                    int.from_bytes(sm3(self.z(uid) + bytes(message)), "big"), r, s
+                )
             der = der_encode_signature(r, s)
             if path == "digest":
                 return self._verify_digest(bytes(message), der, uid)
@@ -275,6 +156,11 @@ class SM2PublicKey:
         except (EncodingError, ValueError, TypeError, L.OpenSSLError):
             L.drain_errors()
             return False
+
+    def _fallback(self) -> ReferencePublicKey:
+        if self._reference is None:
+            self._reference = ReferencePublicKey(self.x, self.y, cache=True)
+        return self._reference
 
     def _verify_prehashed(self, digest: bytes, der: bytes) -> bool:
         handle = self._handle
@@ -301,10 +187,10 @@ class SM2PrivateKey:
     """An SM2 private key held by OpenSSL. Build with :meth:`generate`, :meth:`from_pem`
     or :meth:`from_private_value`."""
 
-    def __init__(self, handle: _Handle) -> None:
+    def __init__(self, handle: Handle) -> None:
         self._handle = handle
-        x, y = _public_point(handle.pkey)
-        public = _Handle(_pkey_from_der(_SPKI_PREFIX + point_to_bytes(x, y), private=False))
+        x, y = public_point(handle.pkey)
+        public = Handle(pkey_from_der(SPKI_PREFIX + point_to_bytes(x, y), private=False))
         self.public_key = SM2PublicKey(public, x, y)
         validate_private_scalar(self.private_value)
 
@@ -321,22 +207,22 @@ class SM2PrivateKey:
                 raise L.fail("SM2 key generation")
         finally:
             lib.EVP_PKEY_CTX_free(ctx)
-        return cls(_Handle(pkey.value))
+        return cls(Handle(pkey.value))
 
     @classmethod
     def from_pem(cls, pem: bytes | str) -> SM2PrivateKey:
         """From an unencrypted PKCS#8 ``PRIVATE KEY`` (or SEC1 ``EC PRIVATE KEY``) PEM."""
         data = pem.encode() if isinstance(pem, str) else pem
-        return cls(_Handle(_pkey_from_pem(data, private=True)))
+        return cls(Handle(pkey_from_pem(data, private=True)))
 
     @classmethod
     def from_private_value(cls, d: int) -> SM2PrivateKey:
         """From the scalar d (OpenSSL derives the public point)."""
         validate_private_scalar(d)
         ec_private = b"\x30\x25\x02\x01\x01\x04\x20" + int_to_bytes32(d)
-        body = b"\x02\x01\x00" + _SM2_ALGID + b"\x04" + bytes([len(ec_private)]) + ec_private
+        body = b"\x02\x01\x00" + SM2_ALGID + b"\x04" + bytes([len(ec_private)]) + ec_private
         der = b"\x30" + bytes([len(body)]) + body
-        return cls(_Handle(_pkey_from_der(der, private=True)))
+        return cls(Handle(pkey_from_der(der, private=True)))
 
     @property
     def private_value(self) -> int:
@@ -355,7 +241,7 @@ class SM2PrivateKey:
 
     def to_pem(self) -> bytes:
         """Unencrypted PKCS#8 ``PRIVATE KEY`` PEM, readable by ``openssl pkey``."""
-        return _pem_of(self._handle.pkey, private=True)
+        return pem_of(self._handle.pkey, private=True)
 
     def sign(
         self,
@@ -375,8 +261,8 @@ class SM2PrivateKey:
     def _sign_prehashed(self, digest: bytes) -> bytes:
         handle = self._handle
         ctx = handle.acquire(handle.sign_pool, "EVP_PKEY_sign_init")
-        buf = ctypes.create_string_buffer(_MAX_DER_SIG)
-        size = c_size_t(_MAX_DER_SIG)
+        buf = ctypes.create_string_buffer(MAX_DER_SIG)
+        size = c_size_t(MAX_DER_SIG)
         ok = L.lib.EVP_PKEY_sign(ctx, buf, byref(size), digest, len(digest))
         handle.release(handle.sign_pool, ctx, ok == 1)
         if ok != 1:
@@ -386,8 +272,8 @@ class SM2PrivateKey:
     def _sign_digest(self, message: bytes, uid: bytes) -> bytes:
         lib = L.lib
         mctx = self._handle.digest_ctx(uid, verify=False)
-        buf = ctypes.create_string_buffer(_MAX_DER_SIG)
-        size = c_size_t(_MAX_DER_SIG)
+        buf = ctypes.create_string_buffer(MAX_DER_SIG)
+        size = c_size_t(MAX_DER_SIG)
         try:
             if lib.EVP_DigestSign(mctx, buf, byref(size), message, len(message)) != 1:
                 raise L.fail("EVP_DigestSign")
