@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, runtime_checkable
 
+from federation.crypto.jose import decode_jwt, encode_jwt
+
 SIGNING_ALG = "SM2SM3"
 
 
@@ -54,23 +56,20 @@ class KeySetSigner:
         return str(self._key.kid)
 
     def sign_jws(self, payload: dict[str, Any], *, typ: str = "JWT") -> str:
-        from federation.crypto.jose import encode_jwt
-
         return encode_jwt(payload, self._key, header={"typ": typ})
 
 
 class JwksVerifier:
     """A :class:`JwsVerifier` over a published JWKS (``{"keys": [...]}``), SM2SM3 only."""
 
-    def __init__(self, jwks: dict[str, Any] | str, algorithms: tuple[str, ...] = (SIGNING_ALG,)):
+    def __init__(self, jwks: Any, algorithms: tuple[str, ...] = (SIGNING_ALG,)) -> None:
+        """``jwks``: a JWKS dict or JSON text, or a ``federation.crypto.keyset.KeySet``."""
         self._jwks = json.loads(jwks) if isinstance(jwks, str) else jwks
         self._algorithms = list(algorithms)
 
     def verify_jws(self, token: str) -> dict[str, Any]:
-        from federation.crypto.jose import decode_jwt
-
         try:
-            claims = decode_jwt(token, self._jwks, algorithms=self._algorithms)
+            _header, claims = decode_jwt(token, self._jwks, algorithms=self._algorithms)
         except Exception as exc:  # any decode failure is a bad signature to our callers
             raise SignatureError(f"{type(exc).__name__}: {exc}") from exc
         return dict(claims)
