@@ -1,0 +1,73 @@
+"""Result delivery: the encrypted profile/e-ME callback POSTed to the relying party
+(domain-facts §1.5, CorpID-SPEC §2.3.1; shape as the public Node client reads it):
+``{"txID": "<T=ticketID>", "code", "message", "secretKey", "content"}`` where ``content``
+is the CEK-encrypted JSON of the approved fields and ``secretKey`` the CEK wrapped to the
+client's KEK, so that the RP can decrypt without calling getKey first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from connectors.iamsmart import crypto
+from connectors.iamsmart.errors import SUCCESS
+from connectors.iamsmart.simulator.config import Persona, RegisteredClient
+from connectors.iamsmart.simulator.state import SimulatorState, Ticket
+
+log = logging.getLogger("idbridge.iamsmart_sim")
+
+DENIED = {"profile": "D50001", "eme": "D60001"}
+
+
+def approved_fields(persona: Persona, ticket: Ticket, chosen: Iterable[str]) -> dict[str, Any]:
+    """The values the person let through (absent ones are left out; ``chName`` brings
+    ``chNameVerified``)."""
+    result: dict[str, Any] = {}
+    for name in ticket.fields:
+        if name not in chosen:
+            continue
+        value = persona.field(name)
+        if value is None:
+            continue
+        result[name] = value
+        if name == "chName" and persona.field("chNameVerified") is not None:
+            result["chNameVerified"] = persona.field("chNameVerified")
+    return result
+
+
+def result_body(
+    state: SimulatorState, client: RegisteredClient, ticket: Ticket, fields: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The callback body: encrypted fields, or the refusal code when ``fields`` is None."""
+    body: dict[str, Any] = {"txID": f"<T={ticket.id}>"}
+    if fields is None:
+        code = DENIED[ticket.kind]
+        return {**body, "code": code, "message": "user rejected the request"}
+    cek = state.current_cek(client)
+    assert client.public_key is not None
+    return {
+        **body,
+        "code": SUCCESS,
+        "message": "SUCCESS",
+        "secretKey": crypto.wrap_cek(client.public_key, cek.key, client.rsa_padding),
+        "content": crypto.encrypt(cek.key, json.dumps(fields, ensure_ascii=False).encode()),
+    }
+
+
+async def deliver(url: str, body: dict[str, Any], *, timeout: float) -> bool:
+    """POST the result to the RP; True when it answered 2xx."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            response = await http.post(url, json=body)
+    except httpx.HTTPError as exc:
+        log.warning("result delivery failed", extra={"fields": {"error": type(exc).__name__}})
+        return False
+    ok = 200 <= response.status_code < 300
+    if not ok:
+        log.warning("result delivery refused", extra={"fields": {"status": response.status_code}})
+    return ok

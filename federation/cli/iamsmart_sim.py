@@ -1,0 +1,66 @@
+"""``idbridge iamsmart-sim``: run the iAM Smart sandbox simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import uvicorn
+
+from connectors.iamsmart.simulator.app import create_app
+from connectors.iamsmart.simulator.config import (
+    DEFAULT_CLIENTS,
+    DEFAULT_PERSONAS,
+    SimulatorSettings,
+)
+from federation.logs import configure
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--clients",
+    "clients_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_CLIENTS,
+    show_default=True,
+    help="Registered clients YAML (see clients.yaml.example).",
+)
+@click.option(
+    "--personas",
+    "personas_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_PERSONAS,
+    show_default=True,
+    help="Test personas YAML.",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="The simulator's own base URL as browsers reach it (default http://HOST:PORT).",
+)
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Load tests: approve at once for the persona named by getQR's sim_persona parameter, "
+    "and approve every profile/e-ME field without showing a page.",
+)
+@click.option(
+    "--code-lifetime", default=60, show_default=True, type=int, help="Auth code lifetime (s)."
+)
+def iamsmart_sim(
+    host: str,
+    port: int,
+    clients_file: Path,
+    personas_file: Path,
+    public_url: str | None,
+    auto_approve: bool,
+    code_lifetime: int,
+) -> None:
+    """Run the strict iAM Smart simulator (state in this one process)."""
+    configure("INFO")
+    settings = SimulatorSettings(auto_approve=auto_approve, auth_code_lifetime_s=code_lifetime)
+    app = create_app(clients_file, personas_file, settings, public_url or f"http://{host}:{port}")
+    click.echo(f"iAM Smart simulator on http://{host}:{port} (auto-approve: {auto_approve})")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
