@@ -1,0 +1,28 @@
+"""OpenID Provider for Guangdong relying parties (DESIGN §3, §7, §8).
+
+Owns the OIDC/OAuth 2 protocol layer, one module per spec:
+
+- ``config`` — :class:`OidcConfig` (``IDBRIDGE_*`` settings of the provider);
+- ``errors`` — typed protocol errors, and whether they may be redirected to the RP;
+- ``clients`` — the client model and registry (static YAML + dynamic in Redis), secrets;
+- ``signing`` — the narrow JOSE seam: ID token / logout token signing, JWKS, half hashes;
+- ``discovery`` — OpenID Connect Discovery 1.0 metadata;
+- ``authorize`` — authorization request validation (OIDC Core §3.1.2, RFC 7636, RFC 9207)
+  and the seam to the login journey (:func:`issue_authorization_code`, :func:`error_redirect`);
+- ``par`` — pushed authorization requests (RFC 9126);
+- ``client_auth`` — client authentication (RFC 6749 §2.3, RFC 7523 ``private_key_jwt``);
+- ``store`` — codes, tokens and token families in Redis (Lua scripts, one round trip a step);
+- ``token`` — the token endpoint: authorization_code and refresh_token grants;
+- ``idtoken`` — ID token claims (OIDC Core §2, §3.1.3.6);
+- ``userinfo`` — the UserInfo endpoint (OIDC Core §5.3, RFC 6750 §2);
+- ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``registration`` (RFC 7591);
+- ``session`` — the bridge session record (prompt, max_age, logout);
+- ``logout`` — RP-initiated logout 1.0 and the back-channel logout sender;
+- ``subject`` — public and pairwise subject identifiers (OIDC Core §8);
+- ``provider`` — :class:`OidcProvider`, the object that ties these together;
+- ``router`` — the thin FastAPI adapter (:func:`oidc_router`).
+
+May import: ``federation.crypto``, ``federation.identity``, ``federation.settings``,
+``federation.storage``, ``federation.logs`` and ``consent``/``mappings`` Protocols (layer 2).
+Never ``federation.journey`` or ``federation.app`` (the journey sits on top of this API).
+"""

@@ -1,0 +1,253 @@
+"""Authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636, RFC 9126, RFC 9207).
+
+:func:`validate_authorization_request` turns query (or pushed) parameters into an
+:class:`~federation.oidc.models.AuthorizationRequest` or raises a typed error:
+
+- :class:`NonRedirectableError` for an unknown client, a missing or unregistered
+  ``redirect_uri`` or an unusable PAR ``request_uri`` — the person gets a page;
+- :class:`RedirectableError` for anything else — the RP gets ``error``, ``state`` and
+  ``iss`` at its redirect URI (:func:`error_redirect`).
+
+Code flow only; PKCE S256 required (``plain`` and a missing method are refused); exact
+redirect URI match; request objects are refused with ``request_not_supported`` (only
+pushed ``request_uri`` values are accepted), as the OpenID Foundation test
+*oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported* allows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import redis.asyncio as aioredis
+
+from federation.oidc import par
+from federation.oidc.clients import SCOPES, Client
+from federation.oidc.errors import NonRedirectableError, RedirectableError
+from federation.oidc.models import AuthorizationRequest
+from federation.oidc.params import MAX_VALUE, ParamError, collect, first_of, split_spaces
+from federation.oidc.provider import OidcProvider
+from federation.oidc.signing import TokenError
+
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+UI_LOCALES = ("zh-HK", "zh-CN", "en")
+_LOCALE_ALIASES = {
+    "zh-hk": "zh-HK",
+    "zh-hant": "zh-HK",
+    "zh-hant-hk": "zh-HK",
+    "zh-tw": "zh-HK",
+    "zh-cn": "zh-CN",
+    "zh-hans": "zh-CN",
+    "zh-hans-cn": "zh-CN",
+    "zh": "zh-CN",
+    "en": "en",
+    "en-gb": "en",
+    "en-us": "en",
+    "en-hk": "en",
+}
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def with_query(uri: str, params: dict[str, str | None]) -> str:
+    """``uri`` with ``params`` (``None`` values dropped) appended to its query."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{uri}{'&' if '?' in uri else '?'}{query}"
+
+
+def error_redirect(request: AuthorizationRequest, error: str, description: str = "") -> str:
+    """The redirect URL that ends a request with ``error`` (access_denied, login_required,
+    consent_required, temporarily_unavailable, …), ``state`` and ``iss`` (RFC 9207)."""
+    return with_query(
+        request.redirect_uri,
+        {
+            "error": error,
+            "error_description": description or None,
+            "state": request.state,
+            "iss": request.issuer,
+        },
+    )
+
+
+def redirect_for(error: RedirectableError, issuer: str) -> str:
+    """The redirect URL for a :class:`RedirectableError` raised during validation."""
+    return with_query(
+        error.redirect_uri,
+        {
+            "error": error.error,
+            "error_description": error.description or None,
+            "state": error.state,
+            "iss": issuer,
+        },
+    )
+
+
+async def validate_authorization_request(
+    provider: OidcProvider,
+    redis: aioredis.Redis,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    pushed_by: Client | None = None,
+) -> AuthorizationRequest:
+    """Validate an authentication request given as ``(name, value)`` pairs.
+
+    ``pushed_by`` is the authenticated client when validating a PAR body (RFC 9126 §2.1);
+    then no ``request_uri`` is accepted and every error is an ``OAuthError`` for JSON.
+    """
+    client_id, unique = first_of(pairs, "client_id")
+    if not client_id or not unique or len(client_id) > 128:
+        raise NonRedirectableError("invalid_request", "client_id is missing or repeated")
+    client = await provider.clients.get(redis, client_id)
+    if client is None or (pushed_by is not None and pushed_by.client_id != client.client_id):
+        raise NonRedirectableError("invalid_client", "unknown client")
+    from_par = False
+    request_uri, _ = first_of(pairs, "request_uri")
+    if pushed_by is None and request_uri and par.is_pushed(request_uri):
+        stored = await par.take(redis, request_uri, client.client_id)
+        if stored is None:
+            raise NonRedirectableError("invalid_request_uri", "request_uri is unknown or used")
+        pairs, from_par = stored, True
+    redirect_uri, unique = first_of(pairs, "redirect_uri")
+    if not redirect_uri or not unique or redirect_uri not in client.redirect_uris:
+        raise NonRedirectableError("invalid_request", "redirect_uri is not registered")
+    state, unique = first_of(pairs, "state")
+    state = state if unique and state and len(state) <= MAX_VALUE else None
+
+    def fail(error: str, description: str) -> RedirectableError:
+        return RedirectableError(error, description, redirect_uri=redirect_uri, state=state)
+
+    try:
+        params = collect(pairs)
+    except ParamError as exc:
+        raise fail("invalid_request", str(exc)) from exc
+    if (
+        pushed_by is None
+        and not from_par
+        and (
+            client.require_pushed_authorization_requests
+            or provider.config.require_pushed_authorization_requests
+        )
+    ):
+        raise fail("invalid_request", "this client must use pushed authorization requests")
+    if "request" in params:
+        raise fail("request_not_supported", "request objects are not supported")
+    if "request_uri" in params:
+        raise fail("request_uri_not_supported", "only pushed request_uri values are supported")
+    return _build(provider, client, redirect_uri, state, params, fail)
+
+
+def _build(
+    provider: OidcProvider,
+    client: Client,
+    redirect_uri: str,
+    state: str | None,
+    params: dict[str, str],
+    fail: Any,
+) -> AuthorizationRequest:
+    response_type = params.get("response_type")
+    if not response_type:
+        raise fail("invalid_request", "response_type is required")
+    if response_type != "code":
+        raise fail("unsupported_response_type", "only response_type=code is supported")
+    if params.get("response_mode", "query") != "query":
+        raise fail("invalid_request", "only response_mode=query is supported")
+    requested = split_spaces(params.get("scope"))
+    if "openid" not in requested:
+        raise fail("invalid_scope", "scope must include openid")
+    scopes = tuple(s for s in requested if s in SCOPES and s in client.scopes)
+    challenge = params.get("code_challenge")
+    if not challenge:
+        raise fail("invalid_request", "code_challenge is required (PKCE)")
+    if params.get("code_challenge_method") != "S256":
+        raise fail("invalid_request", "code_challenge_method must be S256")
+    if not _CHALLENGE.match(challenge):
+        raise fail("invalid_request", "code_challenge is not a base64url SHA-256 digest")
+    nonce = params.get("nonce")
+    if nonce is not None and len(nonce) > 512:
+        raise fail("invalid_request", "nonce is too long")
+    hint_sub, hint_sid = _id_token_hint(provider, client, params.get("id_token_hint"), fail)
+    return AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        state=state,
+        nonce=nonce,
+        code_challenge=challenge,
+        issuer=provider.issuer,
+        prompt=_prompt(params.get("prompt"), fail),
+        max_age=_max_age(params.get("max_age"), fail),
+        claims=_claims(params.get("claims"), fail),
+        ui_locales=ui_locales(params.get("ui_locales")),
+        acr_values=split_spaces(params.get("acr_values")),
+        login_hint=params.get("login_hint"),
+        id_token_hint_subject=hint_sub,
+        id_token_hint_sid=hint_sid,
+    )
+
+
+def _prompt(value: str | None, fail: Any) -> tuple[str, ...]:
+    prompt = split_spaces(value)
+    if set(prompt) - PROMPTS:
+        raise fail("invalid_request", "unknown prompt value")
+    if "none" in prompt and len(prompt) > 1:
+        raise fail("invalid_request", "prompt=none cannot be combined with other values")
+    return prompt
+
+
+def _max_age(value: str | None, fail: Any) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise fail("invalid_request", "max_age must be a non-negative integer")
+    return int(value)
+
+
+def _claims(value: str | None, fail: Any) -> dict[str, Any] | None:
+    """OIDC Core §5.5: a JSON object with optional ``userinfo`` and ``id_token`` members,
+    each mapping claim names to ``null`` or an object."""
+    if value is None:
+        return None
+    try:
+        claims = json.loads(value)
+    except ValueError as exc:
+        raise fail("invalid_request", "claims is not valid JSON") from exc
+    if not isinstance(claims, dict):
+        raise fail("invalid_request", "claims must be a JSON object")
+    for target in ("userinfo", "id_token"):
+        members = claims.get(target, {})
+        if not isinstance(members, dict) or any(
+            spec is not None and not isinstance(spec, dict) for spec in members.values()
+        ):
+            raise fail("invalid_request", f"claims.{target} must map names to null or objects")
+    return {k: v for k, v in claims.items() if k in ("userinfo", "id_token")}
+
+
+def ui_locales(value: str | None) -> tuple[str, ...]:
+    """The requested locales the bridge supports, normalised, in the RP's order."""
+    out: list[str] = []
+    for tag in split_spaces(value):
+        locale = _LOCALE_ALIASES.get(tag.lower())
+        if locale and locale not in out:
+            out.append(locale)
+    return tuple(out)
+
+
+def _id_token_hint(
+    provider: OidcProvider, client: Client, hint: str | None, fail: Any
+) -> tuple[str | None, str | None]:
+    """(sub, sid) of an ID token we issued to this client; expiry is not checked
+    (OIDC Core §3.1.2.1 allows an expired hint)."""
+    if hint is None:
+        return None, None
+    try:
+        claims = provider.signer.verify(hint, provider.signer.algorithms())
+    except TokenError as exc:
+        raise fail("invalid_request", "id_token_hint does not verify") from exc
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if claims.get("iss") != provider.issuer or client.client_id not in audiences:
+        raise fail("invalid_request", "id_token_hint was not issued to this client")
+    sub, sid = claims.get("sub"), claims.get("sid")
+    return (str(sub) if sub else None), (str(sid) if sid else None)

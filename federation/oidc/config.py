@@ -1,0 +1,41 @@
+"""Settings of the OpenID Provider (``IDBRIDGE_*`` environment variables).
+
+Kept beside the protocol code rather than in :mod:`federation.settings` so that the
+provider's knobs are documented where they are used; every field has a default that meets
+DESIGN §8 (codes ≤ 60 s, PAR request URIs 60 s).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OidcConfig(BaseSettings):
+    """The provider's configuration. Environment variables are ``IDBRIDGE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="IDBRIDGE_", extra="ignore")
+
+    clients_file: Path | None = Field(
+        None, description="YAML file of static clients (see deploy/clients.yaml.example)."
+    )
+    client_secret_key: SecretStr | None = Field(
+        None,
+        description="Hex server key (≥ 32 bytes) for HMAC-SM3 client secret digests. "
+        "Unset: generated once into <data_dir>/client-secret.key.",
+    )
+    code_ttl: int = Field(60, ge=5, le=60, description="Authorization code lifetime, seconds.")
+    par_ttl: int = Field(60, ge=5, le=600, description="PAR request_uri lifetime, seconds.")
+    access_token_ttl: int = Field(600, ge=30, description="Access token lifetime, seconds.")
+    refresh_token_ttl: int = Field(
+        30 * 24 * 3600, ge=60, description="Refresh token (and token family) lifetime, seconds."
+    )
+    id_token_ttl: int = Field(600, ge=30, description="ID token lifetime, seconds.")
+    require_pushed_authorization_requests: bool = Field(
+        False, description="Require PAR for every client (RFC 9126 §5)."
+    )
+    backchannel_timeout: float = Field(
+        5.0, gt=0, le=30, description="Timeout of one back-channel logout POST, seconds."
+    )

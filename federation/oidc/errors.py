@@ -1,0 +1,73 @@
+"""Typed protocol errors.
+
+Every error carries an OAuth 2 ``error`` code (RFC 6749 §4.1.2.1, §5.2; OIDC Core §3.1.2.6;
+RFC 6750 §3.1) and a human-readable description with no personal data. The authorization
+endpoint distinguishes errors that may be sent back to the RP's redirect URI from those that
+must not (RFC 6749 §4.1.2.1: an unknown client or an unregistered redirect URI must never
+cause a redirect; the person sees a page instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class OAuthError(Exception):
+    """An OAuth 2 / OIDC error response."""
+
+    error: str
+    description: str = ""
+    status_code: int = 400
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.error}: {self.description}")
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON body of RFC 6749 §5.2."""
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+@dataclass(eq=False)
+class NonRedirectableError(OAuthError):
+    """Authorization request error that must be shown to the person, never redirected:
+    an unknown ``client_id`` or a ``redirect_uri`` not registered for the client."""
+
+
+@dataclass(eq=False)
+class RedirectableError(OAuthError):
+    """Authorization request error to be sent to the RP's (already validated) redirect URI
+    with ``state`` and ``iss`` (RFC 6749 §4.1.2.1, RFC 9207 §2)."""
+
+    redirect_uri: str = ""
+    state: str | None = None
+
+
+def invalid_request(description: str) -> OAuthError:
+    """``invalid_request`` (400)."""
+    return OAuthError("invalid_request", description)
+
+
+def invalid_client(description: str, *, basic: bool = False) -> OAuthError:
+    """``invalid_client`` (401, with a Basic challenge when Basic auth was tried)."""
+    headers = {"WWW-Authenticate": 'Basic realm="idbridge"'} if basic else {}
+    return OAuthError("invalid_client", description, 401, headers)
+
+
+def invalid_grant(description: str) -> OAuthError:
+    """``invalid_grant`` (400)."""
+    return OAuthError("invalid_grant", description)
+
+
+def bearer_error(error: str, description: str, status_code: int) -> OAuthError:
+    """A protected-resource error with an RFC 6750 §3 ``WWW-Authenticate`` header."""
+    challenge = 'Bearer realm="idbridge"'
+    if error:
+        challenge += f', error="{error}", error_description="{description}"'
+    return OAuthError(
+        error or "invalid_token", description, status_code, {"WWW-Authenticate": challenge}
+    )

@@ -1,0 +1,246 @@
+"""The FastAPI adapter of the provider: each route parses the HTTP request, delegates to a
+protocol module and turns the result (or a typed error) into a response.
+
+Mount with :func:`install` (or include :func:`oidc_router` yourself). Two hooks let the
+login journey take over the person-facing parts:
+
+- ``journey`` — ``async (request, AuthorizationRequest) -> Response``, called after a
+  successful ``/authorize`` validation (default: :func:`no_journey`);
+- ``error_page`` — ``(request, NonRedirectableError) -> Response``, shown instead of a
+  redirect for an unknown client or unregistered redirect URI (default:
+  :func:`plain_error_page`), and ``logged_out_page`` after a logout with no redirect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from redis.exceptions import RedisError
+
+from federation.oidc import par
+from federation.oidc.authorize import error_redirect, redirect_for, validate_authorization_request
+from federation.oidc.client_auth import authenticate_client
+from federation.oidc.discovery import metadata
+from federation.oidc.errors import NonRedirectableError, OAuthError, RedirectableError
+from federation.oidc.http import error_json, form_dict, form_pairs, json_no_store, query_pairs
+from federation.oidc.introspection import introspect
+from federation.oidc.logout import end_session_request
+from federation.oidc.models import AuthorizationRequest
+from federation.oidc.provider import OidcProvider
+from federation.oidc.registration import check_initial_access_token, register_client
+from federation.oidc.revocation import revoke
+from federation.oidc.session import SESSION_COOKIE
+from federation.oidc.token import token_response
+from federation.oidc.userinfo import bearer_token, userinfo
+
+log = logging.getLogger("idbridge.oidc")
+
+JourneyStarter = Callable[[Request, AuthorizationRequest], Awaitable[Response]]
+ErrorPage = Callable[[Request, NonRedirectableError], Response]
+LoggedOutPage = Callable[[Request], Response]
+
+
+async def no_journey(request: Request, authz: AuthorizationRequest) -> Response:
+    """Stand-in until the login journey is installed: nobody can log in."""
+    error = "login_required" if "none" in authz.prompt else "temporarily_unavailable"
+    return RedirectResponse(error_redirect(authz, error, "no login journey is installed"), 302)
+
+
+def plain_error_page(request: Request, error: NonRedirectableError) -> Response:
+    """Neutral stand-in for the journey's trilingual error page (never a redirect)."""
+    return error_json(error)
+
+
+def plain_logged_out_page(request: Request) -> Response:
+    """Neutral stand-in for the "you are logged out" page."""
+    return JSONResponse({"logged_out": True}, headers={"Cache-Control": "no-store"})
+
+
+def _redis(request: Request) -> aioredis.Redis:
+    return request.app.state.redis
+
+
+def oidc_router(
+    provider: OidcProvider,
+    *,
+    journey: JourneyStarter = no_journey,
+    error_page: ErrorPage = plain_error_page,
+    logged_out_page: LoggedOutPage = plain_logged_out_page,
+) -> APIRouter:
+    """The provider's routes (discovery, JWKS, authorize, PAR, token, userinfo, revoke,
+    introspect, register, logout)."""
+    router = APIRouter()
+
+    async def guarded(request: Request, handler: Callable[[], Awaitable[Response]]) -> Response:
+        try:
+            return await handler()
+        except NonRedirectableError as exc:
+            return error_page(request, exc)
+        except RedirectableError as exc:
+            return RedirectResponse(redirect_for(exc, provider.issuer), 302)
+        except OAuthError as exc:
+            return error_json(exc)
+        except RedisError:
+            log.error("redis unavailable")
+            return error_json(OAuthError("temporarily_unavailable", "try again later", 503))
+
+    @router.get("/.well-known/openid-configuration", include_in_schema=False)
+    async def discovery() -> JSONResponse:
+        return JSONResponse(metadata(provider), headers={"Cache-Control": "max-age=300"})
+
+    @router.get("/jwks", include_in_schema=False)
+    async def jwks() -> JSONResponse:
+        return JSONResponse(provider.signer.public_jwks(), headers={"Cache-Control": "max-age=300"})
+
+    @router.api_route("/authorize", methods=["GET", "POST"], include_in_schema=False)
+    async def authorize(request: Request) -> Response:
+        async def handle() -> Response:
+            pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
+            authz = await validate_authorization_request(provider, _redis(request), pairs)
+            return await journey(request, authz)
+
+        return await guarded(request, handle)
+
+    async def client_of(request: Request, form: dict[str, str], endpoint: str) -> Any:
+        return await authenticate_client(
+            provider,
+            _redis(request),
+            form,
+            request.headers.get("authorization"),
+            provider.url(endpoint),
+        )
+
+    @router.post("/par", include_in_schema=False)
+    async def pushed(request: Request) -> Response:
+        async def handle() -> Response:
+            pairs = await form_pairs(request)
+            form = {k: v for k, v in pairs}
+            client = await client_of(request, form, "pushed_authorization_request_endpoint")
+            params = [(k, v) for k, v in pairs if not k.startswith("client_") or k == "client_id"]
+            if not any(k == "client_id" for k, _ in params):
+                params.append(("client_id", client.client_id))
+            try:
+                await validate_authorization_request(
+                    provider, _redis(request), params, pushed_by=client
+                )
+            except OAuthError as exc:  # PAR errors are JSON (RFC 9126 §2.3)
+                raise OAuthError(exc.error, exc.description) from exc
+            uri = await par.push(_redis(request), client.client_id, params, provider.config.par_ttl)
+            return json_no_store({"request_uri": uri, "expires_in": provider.config.par_ttl}, 201)
+
+        return await guarded(request, handle)
+
+    @router.post("/token", include_in_schema=False)
+    async def token(request: Request) -> Response:
+        async def handle() -> Response:
+            form = await form_dict(request)
+            client = await client_of(request, form, "token_endpoint")
+            return json_no_store(await token_response(provider, _redis(request), client, form))
+
+        return await guarded(request, handle)
+
+    @router.api_route("/userinfo", methods=["GET", "POST"], include_in_schema=False)
+    async def userinfo_endpoint(request: Request) -> Response:
+        async def handle() -> Response:
+            form = None
+            if request.method == "POST" and request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                form = await form_dict(request)
+            token_value = bearer_token(request.headers.get("authorization"), form)
+            return json_no_store(await userinfo(provider, _redis(request), token_value))
+
+        return await guarded(request, handle)
+
+    @router.post("/revoke", include_in_schema=False)
+    async def revocation(request: Request) -> Response:
+        async def handle() -> Response:
+            form = await form_dict(request)
+            client = await client_of(request, form, "revocation_endpoint")
+            if "token" not in form:
+                raise OAuthError("invalid_request", "token is required")
+            await revoke(
+                provider, _redis(request), client, form["token"], form.get("token_type_hint")
+            )
+            return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+        return await guarded(request, handle)
+
+    @router.post("/introspect", include_in_schema=False)
+    async def introspection(request: Request) -> Response:
+        async def handle() -> Response:
+            form = await form_dict(request)
+            client = await client_of(request, form, "introspection_endpoint")
+            if "token" not in form:
+                raise OAuthError("invalid_request", "token is required")
+            return json_no_store(
+                await introspect(
+                    provider, _redis(request), client, form["token"], form.get("token_type_hint")
+                )
+            )
+
+        return await guarded(request, handle)
+
+    @router.post("/register", include_in_schema=False)
+    async def registration(request: Request) -> Response:
+        async def handle() -> Response:
+            check_initial_access_token(provider, request.headers.get("authorization"))
+            import json
+
+            from federation.oidc.http import body_bytes
+
+            try:
+                body = json.loads(await body_bytes(request))
+            except ValueError as exc:
+                raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
+            return json_no_store(await register_client(provider, _redis(request), body), 201)
+
+        return await guarded(request, handle)
+
+    @router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        async def handle() -> Response:
+            pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
+            from federation.oidc.params import collect
+
+            result = await end_session_request(
+                provider, _redis(request), collect(pairs), request.cookies.get(SESSION_COOKIE)
+            )
+            response = (
+                RedirectResponse(result.redirect_to, 302)
+                if result.redirect_to
+                else logged_out_page(request)
+            )
+            response.delete_cookie(
+                SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax"
+            )
+            return response
+
+        return await guarded(request, handle)
+
+    return router
+
+
+def install(
+    app: FastAPI,
+    provider: OidcProvider | None = None,
+    *,
+    journey: JourneyStarter = no_journey,
+    error_page: ErrorPage = plain_error_page,
+    logged_out_page: LoggedOutPage = plain_logged_out_page,
+) -> OidcProvider:
+    """Mount the provider on ``app`` (built from ``app.state.settings`` unless given) and
+    keep it as ``app.state.oidc`` for the journey and the consent layer."""
+    provider = provider or OidcProvider.from_settings(app.state.settings)
+    app.state.oidc = provider
+    app.include_router(
+        oidc_router(
+            provider, journey=journey, error_page=error_page, logged_out_page=logged_out_page
+        )
+    )
+    return provider

@@ -1,0 +1,64 @@
+"""UserInfo endpoint (OIDC Core §5.3) with bearer tokens per RFC 6750 §2.1 (header) and
+§2.2 (form body of a POST); never both (§2). Errors carry ``WWW-Authenticate`` (§3).
+
+Returns ``sub`` and only the claims granted at consent (stored with the access token);
+a token whose consent was withdrawn is ``invalid_token``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from federation.oidc.errors import OAuthError, bearer_error
+from federation.oidc.params import split_spaces
+from federation.oidc.provider import OidcProvider
+
+
+def bearer_token(authorization: str | None, form: Mapping[str, str] | None) -> str:
+    """The access token from the header or the form body; exactly one method (RFC 6750 §2)."""
+    from_header = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise bearer_error("invalid_request", "malformed Authorization header", 400)
+        from_header = value.strip()
+    from_body = (form or {}).get("access_token")
+    if from_header and from_body:
+        raise bearer_error("invalid_request", "token given in more than one way", 400)
+    token = from_header or from_body
+    if not token:
+        raise bearer_error("", "", 401)
+    if len(token) > 512:
+        raise bearer_error("invalid_token", "the access token is invalid", 401)
+    return token
+
+
+async def active_access_token(
+    provider: OidcProvider, redis: aioredis.Redis, token: str
+) -> dict[str, str] | None:
+    """The access token record if it exists, has not expired and its consent stands."""
+    record = await provider.store(redis).access_token(token)
+    if record is None or int(record.get("exp", "0")) < provider.clock():
+        return None
+    consent_id = record.get("consent_id")
+    if consent_id and not await provider.consent_checker.consent_active(redis, consent_id):
+        return None
+    return record
+
+
+async def userinfo(provider: OidcProvider, redis: aioredis.Redis, token: str) -> dict[str, Any]:
+    """The UserInfo response for a valid access token with the ``openid`` scope."""
+    record = await active_access_token(provider, redis, token)
+    if record is None:
+        raise bearer_error("invalid_token", "the access token is invalid", 401)
+    if "openid" not in split_spaces(record.get("scope")):
+        raise bearer_error("insufficient_scope", "the openid scope is required", 403)
+    claims = json.loads(record.get("claims") or "{}")
+    return {**{k: v for k, v in claims.items() if k != "sub"}, "sub": record["sub"]}
+
+
+__all__ = ["OAuthError", "active_access_token", "bearer_token", "userinfo"]
