@@ -1,0 +1,70 @@
+"""The kinds of error page a person can see, and their HTTP status codes.
+
+Every kind has, in each catalogue, ``error.<kind>.title`` (what happened, short),
+``error.<kind>.what`` (what happened, in plain words) and ``error.<kind>.next`` (what to do
+now). The page always adds a reference id and the support contact, and offers "try again"
+and "go back to the service" when the caller gives their URLs (PAGES.md "Error pages";
+``domain-facts.md`` §5.3: never a blank page or a dead end).
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    """Why the journey stopped. The upstream kinds follow iAM Smart's D-series codes."""
+
+    ACCESS_DENIED = "access_denied"
+    """The person declined on the consent page."""
+    UPSTREAM_CANCELLED = "upstream_cancelled"
+    """iAM Smart D40000: cancelled in the app."""
+    UPSTREAM_REJECTED = "upstream_rejected"
+    """iAM Smart D40001 (or D20001): rejected in the app."""
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+    """iAM Smart D40003: not approved in time."""
+    UPSTREAM_CODE_EXPIRED = "upstream_code_expired"
+    """iAM Smart D40004: the one-time code expired before it was exchanged."""
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable"
+    """iAM Smart did not answer, or answered with an error."""
+    JOURNEY_EXPIRED = "journey_expired"
+    """The journey record is gone (TTL) or the cookie is missing."""
+    INVALID_CLIENT = "invalid_client"
+    INVALID_REDIRECT_URI = "invalid_redirect_uri"
+    """Not a registered redirect URI: never redirect, show this page (DESIGN §8)."""
+    INVALID_REQUEST = "invalid_request"
+    MAPPING_INVALID_VALUE = "mapping_invalid_value"
+    """An upstream value failed the mapping profile's validation."""
+    CSRF_FAILED = "csrf_failed"
+    CONSENT_REQUIRED = "consent_required"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    NOT_FOUND = "not_found"
+
+
+STATUS_CODES: dict[ErrorKind, int] = {
+    ErrorKind.ACCESS_DENIED: 403,
+    ErrorKind.UPSTREAM_CANCELLED: 400,
+    ErrorKind.UPSTREAM_REJECTED: 403,
+    ErrorKind.UPSTREAM_TIMEOUT: 400,
+    ErrorKind.UPSTREAM_CODE_EXPIRED: 400,
+    ErrorKind.UPSTREAM_UNAVAILABLE: 503,
+    ErrorKind.JOURNEY_EXPIRED: 400,
+    ErrorKind.INVALID_CLIENT: 400,
+    ErrorKind.INVALID_REDIRECT_URI: 400,
+    ErrorKind.INVALID_REQUEST: 400,
+    ErrorKind.MAPPING_INVALID_VALUE: 422,
+    ErrorKind.CSRF_FAILED: 403,
+    ErrorKind.CONSENT_REQUIRED: 403,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.SERVER_ERROR: 500,
+    ErrorKind.NOT_FOUND: 404,
+}
+"""Default status per kind (408 is avoided: browsers silently retry it)."""
+
+
+def status_for(kind: ErrorKind | str) -> int:
+    """The default HTTP status of ``kind``."""
+    return STATUS_CODES[ErrorKind(kind)]

@@ -1,0 +1,201 @@
+"""View models: the plain, frozen data each page is rendered from.
+
+The journey builds one of these and hands it to :meth:`federation.pages.Pages.render`. They
+hold *data* (names, values, URLs); every word around the data comes from the message
+catalogues. Text that the relying party registered in three languages (purpose, processing
+method, retention, rights) is a :data:`Localised`: either one string or a mapping
+``{"zh-HK": ..., "zh-CN": ..., "en": ...}`` from which the page picks the person's language.
+
+The consent form posts these fields (constants below), so that the journey can read them:
+
+- ``csrf_token``: the token from :meth:`Pages.issue_csrf`;
+- ``decision``: ``"agree"`` or ``"decline"`` (two submit buttons; decline skips browser
+  validation, so it always works);
+- ``release``: once per optional attribute the person ticked (value = the attribute name);
+- ``cross_boundary``: ``"yes"`` when the separate cross-boundary box is ticked;
+- ``supplied_<attribute>``: each value the person typed (:attr:`SuppliedField.field_name`).
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+Localised = str | Mapping[str, str]
+"""One string, or a string per locale (``zh-HK``, ``zh-CN``, ``en``)."""
+
+FORM_CSRF = "csrf_token"
+FORM_DECISION = "decision"
+DECISION_AGREE = "agree"
+DECISION_DECLINE = "decline"
+FORM_RELEASE = "release"
+FORM_CROSS_BOUNDARY = "cross_boundary"
+CROSS_BOUNDARY_YES = "yes"
+SUPPLIED_PREFIX = "supplied_"
+
+_FALLBACK_ORDER = ("zh-HK", "en", "zh-CN")
+
+
+def pick(text: Localised | None, locale: str) -> str:
+    """The ``locale`` version of ``text``; else zh-HK, en, zh-CN, else any; ``""`` if none."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    for candidate in (locale, *_FALLBACK_ORDER):
+        if text.get(candidate):
+            return text[candidate]
+    return next((value for value in text.values() if value), "")
+
+
+@dataclass(frozen=True, slots=True)
+class SupportContact:
+    """How a person reaches the bridge's support desk (shown in every footer)."""
+
+    email: str | None = None
+    phone: str | None = None
+    url: str | None = None
+    """A help page (absolute URL); shown as a link."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLink:
+    """The relying party a person can go back to (an error page's "use another method")."""
+
+    name: Localised
+    url: str | None = None
+    """Where to send the person (the RP's home or sign-in page); no link when ``None``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelyingPartyView:
+    """Who asks for the data (a Guangdong relying party)."""
+
+    name: Localised
+    contact: str
+    """Its data-protection contact: e-mail, phone or postal address, shown as given."""
+    logo_url: str | None = None
+    """A ``data:`` URI or a same-origin path (the CSP forbids other origins)."""
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAttribute:
+    """One attribute that will be sent, exactly as it will be sent."""
+
+    attribute: str
+    """Internal name (``federation.identity.Attr``); also the ``release`` form value."""
+    value: str
+    """The value the relying party will receive, exactly."""
+    essential: bool
+    """Essential attributes are always sent (shown fixed); optional ones get a checkbox."""
+    claim: str = ""
+    """The claim name the relying party receives (shown small, for the curious)."""
+    label: Localised | None = None
+    """Overrides the catalogue label ``attr.<attribute>`` (needed for unknown attributes)."""
+    shown_value: str | None = None
+    """The value in the person's script when the mapping converted it (e.g. Traditional)."""
+    masked: bool = False
+    """Show it partly masked, full value behind a ``<details>`` (ID numbers)."""
+    selected: bool = False
+    """Optional only: ticked (a re-render keeps the person's choice; never pre-tick)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuppliedField:
+    """An attribute the person types in because the upstream does not hold it."""
+
+    attribute: str
+    """Internal name, e.g. ``home_return_permit``; label, hint and error from the catalogue
+    (``attr.<attribute>``, ``supplied.<attribute>.hint``, ``supplied.<attribute>.error``)."""
+    pattern: str | None = None
+    """HTML ``pattern`` (the browser's hint only; the journey validates on the server)."""
+    value: str = ""
+    """What the person typed, kept on a re-render."""
+    invalid: bool = False
+    """Show the error message (the journey's server-side validation failed)."""
+    required: bool = True
+    max_length: int = 64
+    input_mode: str = "text"
+    autocapitalize: str = "characters"
+
+    @property
+    def field_name(self) -> str:
+        """The form field name: ``supplied_<attribute>``."""
+        return SUPPLIED_PREFIX + self.attribute
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentPage:
+    """DESIGN §3 step 5; PAGES.md "The consent page"; PIPL art. 39, PDPO DPP3."""
+
+    template: ClassVar[str] = "consent.html"
+
+    action_url: str
+    """Where the form posts (same origin)."""
+    csrf_token: str
+    relying_party: RelyingPartyView
+    purpose: Localised
+    processing_method: Localised
+    retention: Localised
+    """How long the relying party keeps the data."""
+    attributes: tuple[ConsentAttribute, ...]
+    remember_days: int
+    """How long this consent is remembered (the page is then skipped)."""
+    manage_url: str
+    """Where the person lists and withdraws consents."""
+    rights: Localised | None = None
+    """How to exercise rights against the recipient; a standard text when ``None``."""
+    supplied: tuple[SuppliedField, ...] = ()
+    notice_version: str = ""
+    cross_boundary_missing: bool = False
+    """Re-render after "Agree" without the cross-boundary box: explain why."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffPage:
+    """ "Approve in the iAM Smart app": a QR code (desktop) or an app link (mobile)."""
+
+    template: ClassVar[str] = "handoff.html"
+
+    continue_url: str
+    """GET: checks the upstream and moves on; the no-JavaScript way forward."""
+    cancel_url: str
+    upstream: str = "iamsmart"
+    """Key of the upstream's name in the catalogue (``upstream.<key>``)."""
+    qr_image_url: str | None = None
+    """A ``data:image/...`` URI of the QR code (desktop)."""
+    app_link: str | None = None
+    """The link that opens the app (mobile, app-to-app)."""
+    poll_url: str | None = None
+    """Optional JSON endpoint for JavaScript polling: ``{"status": "pending"|"done",
+    "next": "<url>"}``; on ``done`` the page goes to ``next`` (same origin only)."""
+    expires_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentDonePage:
+    """After "Agree": receipt download, where consents are managed, the way back."""
+
+    template: ClassVar[str] = "consent_done.html"
+
+    relying_party: RelyingPartyView
+    continue_url: str
+    """Back to the relying party (the authorization response)."""
+    receipt_url: str
+    manage_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorPage:
+    """Built by :meth:`Pages.render_error`; see :class:`federation.pages.errors.ErrorKind`."""
+
+    template: ClassVar[str] = "error.html"
+
+    kind: str
+    reference: str
+    retry_url: str | None = None
+    service: ServiceLink | None = None
