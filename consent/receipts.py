@@ -1,0 +1,162 @@
+"""Consent receipts: Kantara Consent Receipt v1.1 (KI-CR-v1.1.0) shaped JSON, extended
+with the PIPL art. 39 notice elements, signed as a compact JWS (SM2SM3, ``kid`` in the
+header) that anyone can verify offline with the bridge's published JWKS
+(``domain-facts.md`` §3.5; DESIGN §5; ``docs/consent.md`` shows the OpenSSL commands).
+
+The Kantara top-level fields are kept exactly; everything PIPL needs that Kantara lacks
+sits under ``pipl`` (recipient name and contact, purposes, processing method, PI
+categories, how to exercise rights, the separate consent, the cross-border flag).
+
+Imports ``consent.records`` and ``consent.signing``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from consent.records import ConsentRecord
+from consent.signing import JwsSigner, JwsVerifier
+
+KANTARA_VERSION = "KI-CR-v1.1.0"
+RECEIPT_TYP = "consent-receipt+jwt"
+
+SENSITIVE_CLAIMS: frozenset[str] = frozenset(
+    {"idcardnumber", "hkid", "home_return_permit", "hrp_number", "id_number"}
+)
+"""Claims that are sensitive personal information (PIPL art. 28: specific identity)."""
+
+
+class BridgeController(BaseModel):
+    """The bridge operator as a PII controller (the party exporting the data)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = "idbridge operator"
+    contact: str = "privacy@idbridge.example.hk"
+    address: str = ""
+    email: str = "privacy@idbridge.example.hk"
+    phone: str = ""
+    url: str = ""
+    jurisdiction: str = "HK"
+
+
+def build_receipt(
+    record: ConsentRecord,
+    *,
+    issuer: str,
+    controller: BridgeController | None = None,
+    sensitive_claims: frozenset[str] = SENSITIVE_CLAIMS,
+    now: int | None = None,
+) -> dict[str, Any]:
+    """The receipt for ``record`` in the record's language, as a JSON-ready dict."""
+    controller = controller or BridgeController()
+    lang = record.language
+    recipient = record.client_name.get(lang)
+    names = record.attribute_names
+    sensitive = sorted(n for n in names if n.split(".")[-1] in sensitive_claims)
+    termination = f"{record.retention.get(lang)}; consent valid until " + (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.expires_at))
+        if record.expires_at
+        else "withdrawn"
+    )
+    purposes = [
+        {
+            "purpose": p.description.get(lang),
+            "purposeCategory": [p.category],
+            "consentType": "EXPLICIT",
+            "piiCategory": names,
+            "primaryPurpose": i == 0,
+            "termination": termination,
+            "thirdPartyDisclosure": True,
+            "thirdPartyName": recipient,
+        }
+        for i, p in enumerate(record.purposes)
+    ]
+    return {
+        "iss": issuer,
+        "iat": int(time.time()) if now is None else now,
+        "version": KANTARA_VERSION,
+        "jurisdiction": f"{controller.jurisdiction}; CN-GD",
+        "consentTimestamp": record.given_at,
+        "collectionMethod": record.collection_method,
+        "consentReceiptID": record.id,
+        "language": lang,
+        "piiPrincipalId": record.subject,
+        "piiControllers": [
+            {
+                "piiController": controller.name,
+                "onBehalf": False,
+                "contact": controller.contact,
+                "address": controller.address,
+                "email": controller.email,
+                "phone": controller.phone,
+                "piiControllerUrl": controller.url,
+            },
+            {
+                "piiController": recipient,
+                "onBehalf": False,
+                "contact": record.client_contact,
+                "address": "Guangdong, PRC",
+                "email": record.client_contact if "@" in record.client_contact else "",
+                "phone": "",
+                "piiControllerUrl": record.policy_url,
+            },
+        ],
+        "policyUrl": record.policy_url,
+        "services": [{"service": recipient, "purposes": purposes}],
+        "sensitive": bool(sensitive),
+        "spiCat": sensitive,
+        "status": record.status.value,
+        "pipl": _pipl_art39(record),
+    }
+
+
+def _pipl_art39(record: ConsentRecord) -> dict[str, Any]:
+    """The art. 39 elements, in all three languages, as shown on the consent page."""
+    return {
+        "recipientName": record.client_name.as_dict(),
+        "recipientContact": record.client_contact,
+        "recipientClientId": record.client_id,
+        "purposes": [{"id": p.id, **p.description.as_dict()} for p in record.purposes],
+        "processingMethod": record.processing_method.as_dict(),
+        "piCategories": [
+            {"name": a.name, "essential": a.essential, "valueDigest": a.digest}
+            for a in record.attributes
+        ],
+        "retention": record.retention.as_dict(),
+        "rightsExercise": record.rights.as_dict(),
+        "separateConsent": record.cross_boundary,
+        "crossBorder": True,
+        "direction": "HK→CN-GD",
+        "noticeVersion": record.notice_version,
+        "noticeDigestSM3": record.notice_digest,
+        "expires": record.expires_at,
+        "withdrawal": {
+            "revokedAt": record.revoked_at,
+            "revokedBy": record.revoked_by,
+        },
+    }
+
+
+def sign_receipt(receipt: dict[str, Any], signer: JwsSigner) -> str:
+    """The receipt as a compact JWS (``typ`` ``consent-receipt+jwt``)."""
+    return signer.sign_jws(receipt, typ=RECEIPT_TYP)
+
+
+def issue_receipt(
+    record: ConsentRecord,
+    signer: JwsSigner,
+    *,
+    issuer: str,
+    controller: BridgeController | None = None,
+) -> str:
+    """Build and sign in one step."""
+    return sign_receipt(build_receipt(record, issuer=issuer, controller=controller), signer)
+
+
+def verify_receipt(token: str, verifier: JwsVerifier) -> dict[str, Any]:
+    """The receipt inside ``token`` if its signature verifies (else ``SignatureError``)."""
+    return verifier.verify_jws(token)
