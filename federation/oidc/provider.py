@@ -17,7 +17,7 @@ from federation.oidc.clients import (
     load_static_clients,
 )
 from federation.oidc.config import OidcConfig
-from federation.oidc.signing import JoserfcSigner, TokenSigner, load_or_create_keys
+from federation.oidc.signing import KeySetSigner, TokenSigner, load_or_create_keyset
 from federation.oidc.store import TokenStore
 from federation.settings import Settings
 
@@ -85,12 +85,22 @@ class OidcProvider:
             secrets=ClientSecrets(
                 load_hex_secret(secret_key, settings.data_dir / "client-secret.key")
             ),
-            signer=JoserfcSigner(load_or_create_keys(settings.signing_keys, settings.data_dir)),
-            pairwise_salt=load_hex_secret(salt, settings.data_dir / "pairwise-salt.key")
-            if not salt
-            else salt.encode("utf-8"),
+            signer=KeySetSigner(load_or_create_keyset(settings.signing_keys, settings.data_dir)),
+            pairwise_salt=salt.encode("utf-8")
+            if salt
+            else load_hex_secret(None, settings.data_dir / "pairwise-salt.key"),
             initial_access_token=token.get_secret_value() if token else None,
         )
+
+    def __post_init__(self) -> None:
+        """Refuse to start with a static client whose ID token alg has no signing key."""
+        have = set(self.signer.algorithms())
+        for client in self.clients.static.values():
+            if client.id_token_signed_response_alg not in have:
+                raise ValueError(
+                    f"client {client.client_id}: no signing key for "
+                    f"{client.id_token_signed_response_alg}"
+                )
 
     def url(self, name: str) -> str:
         """Absolute URL of an endpoint by its discovery metadata name."""

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from federation.app import create_app
+from federation.crypto.keyset import KeySet
 from federation.oidc.authorize import redirect_for
 from federation.oidc.clients import ClientRegistry, ClientSecrets, load_static_clients
 from federation.oidc.config import OidcConfig
@@ -32,7 +33,7 @@ from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
 from federation.oidc.seam import issue_authorization_code, session_decision
 from federation.oidc.session import SESSION_COOKIE, create_session, get_session
-from federation.oidc.signing import JoserfcSigner, load_or_create_keys
+from federation.oidc.signing import KeySetSigner, load_or_create_keyset
 from federation.oidc.subject import subject_for
 from federation.settings import Settings
 from federation.storage.keys import Keys
@@ -46,11 +47,13 @@ SECRETS = {
     "rp-es256": "rp-es256-secret-0123456789abcdefghijklmnopqrstuv",
     "rp-rs256": "rp-rs256-secret-from-the-environment-0123456789ab",
     "rp-par": "rp-par-secret-from-the-environment-0123456789abcd",
+    "rp-sm2": "rp-sm2-secret-0123456789abcdefghijklmnopqrstuvwx",
 }
 REDIRECTS = {
     "rp-es256": "https://rp.example.cn/cb",
     "rp-rs256": "https://rp2.example.cn/cb",
     "rp-par": "https://rp3.example.cn/cb",
+    "rp-sm2": "https://gd.example.cn/cb",
 }
 PERSON = "bridge-person-1"
 """The bridge subject of the test person."""
@@ -83,9 +86,9 @@ class Clock:
 
 
 @pytest.fixture(scope="session")
-def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """ES256 and RS256 keys, generated once per session into a temp data dir."""
-    return load_or_create_keys([], tmp_path_factory.mktemp("oidc-keys"))
+def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
+    """SM2SM3, ES256 and RS256 keys, generated once per session into a temp data dir."""
+    return load_or_create_keyset([], tmp_path_factory.mktemp("oidc-keys"))
 
 
 @pytest.fixture
@@ -94,9 +97,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def provider(
-    signing_keys: dict[str, Any], clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> OidcProvider:
+def provider(signing_keys: KeySet, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> OidcProvider:
     monkeypatch.setenv("IDB_TEST_RP_RS256_SECRET", SECRETS["rp-rs256"])
     monkeypatch.setenv("IDB_TEST_RP_PAR_SECRET", SECRETS["rp-par"])
     return OidcProvider(
@@ -104,7 +105,7 @@ def provider(
         config=OidcConfig(clients_file=CLIENTS_FILE),
         clients=ClientRegistry(load_static_clients(CLIENTS_FILE)),
         secrets=ClientSecrets(SERVER_KEY),
-        signer=JoserfcSigner(signing_keys),
+        signer=KeySetSigner(signing_keys),
         pairwise_salt=PAIRWISE_SALT,
         initial_access_token="test-initial-access-token-0123456789",
         clock=clock,
