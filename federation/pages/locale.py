@@ -92,5 +92,6 @@ def url_with_lang(url: str, locale: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LANG_PARAM]
     query.append((LANG_PARAM, locale))
-    path = "/" + parts.path.lstrip("/")  # never "//host": that would leave our origin
+    # never "//host" or "/\\host" (browsers read both as another origin)
+    path = "/" + parts.path.replace("\\", "%5C").lstrip("/")
     return urlunsplit(("", "", path, urlencode(query), ""))
