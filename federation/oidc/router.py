@@ -31,6 +31,7 @@ from federation.oidc.http import error_json, form_dict, form_pairs, json_no_stor
 from federation.oidc.introspection import introspect
 from federation.oidc.logout import end_session_request
 from federation.oidc.models import AuthorizationRequest
+from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
 from federation.oidc.revocation import revoke
@@ -85,6 +86,8 @@ def oidc_router(
             return RedirectResponse(redirect_for(exc, provider.issuer), 302)
         except OAuthError as exc:
             return error_json(exc)
+        except ParamError as exc:
+            return error_json(OAuthError("invalid_request", str(exc)))
         except RedisError:
             log.error("redis unavailable")
             return error_json(OAuthError("temporarily_unavailable", "try again later", 503))
@@ -119,7 +122,7 @@ def oidc_router(
     async def pushed(request: Request) -> Response:
         async def handle() -> Response:
             pairs = await form_pairs(request)
-            form = {k: v for k, v in pairs}
+            form = collect(pairs)
             client = await client_of(request, form, "pushed_authorization_request_endpoint")
             params = [(k, v) for k, v in pairs if not k.startswith("client_") or k == "client_id"]
             if not any(k == "client_id" for k, _ in params):
@@ -206,8 +209,6 @@ def oidc_router(
     async def logout(request: Request) -> Response:
         async def handle() -> Response:
             pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
-            from federation.oidc.params import collect
-
             result = await end_session_request(
                 provider, _redis(request), collect(pairs), request.cookies.get(SESSION_COOKIE)
             )
