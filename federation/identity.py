@@ -29,7 +29,7 @@ class Attr(StrEnum):
     HKID = "hkid"  # {"Identification": "A123456", "CheckDigit": "3"}
     NAME_EN = "name_en"  # {"UnstructuredName": "CHAN, Tai Man"}
     NAME_ZH = "name_zh"  # {"ChineseName": "陳大文"}
-    NAME_ZH_VERIFIED = "name_zh_verified"  # bool
+    NAME_ZH_VERIFIED = "name_zh_verified"  # "Y" | "N" (as the public clients read it)
     BIRTH_DATE = "birth_date"  # "YYYYMMDD"
     GENDER = "gender"  # "M" | "F"
     MARITAL_STATUS = "marital_status"  # one character
