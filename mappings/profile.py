@@ -11,6 +11,7 @@ so a release is a walk over a few small functions (see ``bench/mapping.py``).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from mappings.validators import Validator
 
 log = logging.getLogger("idbridge.mappings")
 
+_WANTED_CACHE_SIZE = 1024
 HONG_KONG_TIME = timezone(timedelta(hours=8))
 _ABSENT: tuple[Any, ...] = (None, "", {}, [])
 
@@ -160,6 +162,7 @@ class Profile:
         self._verification = verification
         self._scopes = {n: c.scopes for n, c in claims.items()}
         self._verifiable = frozenset(n for n, c in claims.items() if c.verifiable)
+        self._wanted_cache: dict[tuple[Any, ...], list[Wanted]] = {}
         self._aliases: dict[str, str] = {}
         for claim_name, claim in claims.items():
             if claim.saml is not None:
@@ -179,15 +182,27 @@ class Profile:
         return self._client_policies.get(client_id, self._policy)
 
     def wanted(self, request: ReleaseRequest) -> list[Wanted]:
-        """The claims ``request`` asks for that this client may receive."""
-        return resolve(
-            self._scopes,
-            self.policy_for(request.client_id),
-            request,
-            saml=self.protocol == "saml",
-            verifiable=self._verifiable,
-            aliases=self._aliases,
+        """The claims ``request`` asks for that this client may receive (memoised)."""
+        claims = request.claims_request
+        key = (
+            request.client_id,
+            tuple(request.scopes),
+            json.dumps(claims, sort_keys=True, default=str) if claims else None,
         )
+        found = self._wanted_cache.get(key)
+        if found is None:
+            found = resolve(
+                self._scopes,
+                self.policy_for(request.client_id),
+                request,
+                saml=self.protocol == "saml",
+                verifiable=self._verifiable,
+                aliases=self._aliases,
+            )
+            if len(self._wanted_cache) >= _WANTED_CACHE_SIZE:
+                self._wanted_cache.clear()
+            self._wanted_cache[key] = found
+        return list(found)
 
     def required_attributes(self, request: ReleaseRequest) -> set[Attr]:
         """Upstream attributes needed for ``request`` (user-supplied ones excluded)."""
