@@ -1,10 +1,11 @@
 """SM2 sign/verify rates of federation.crypto against `openssl speed sm2`, in the same run.
 
-Usage: .venv/bin/python bench/sm2.py [--seconds N] [--message-bytes B]
+Usage: .venv/bin/python bench/sm2.py [--seconds N] [--rounds R] [--message-bytes B]
 
 Prints ops/s for our OpenSSL backend (both paths: EVP_DigestSign with the distid set, and
 prehashed EVP_PKEY_sign over e = SM3(Z‖M)), the pure-Python reference verifier (plain and
-with a cached per-key table), then OpenSSL's own rate and the ratios. Single thread.
+with a cached per-key table), then OpenSSL's own rate and the ratios. Single thread;
+the best of R interleaved rounds on each side, because the machine may be shared.
 Target (issue 2): our sign and verify >= 0.8x OpenSSL's rate.
 """
 
@@ -54,6 +55,7 @@ def openssl_speed(seconds: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="best of N interleaved rounds")
     parser.add_argument("--message-bytes", type=int, default=20, help="openssl speed uses 20")
     args = parser.parse_args()
     secs = args.seconds
@@ -63,18 +65,26 @@ def main() -> None:
     sig = key.sign(msg)
     assert pub.verify(msg, sig)
 
-    results = {
-        "sign (digest, set1_id)": rate(lambda: key.sign(msg, path="digest"), secs),
-        "sign (prehashed e)": rate(lambda: key.sign(msg, path="prehashed"), secs),
-        "verify (digest, set1_id)": rate(lambda: pub.verify(msg, sig, path="digest"), secs),
-        "verify (prehashed e)": rate(lambda: pub.verify(msg, sig, path="prehashed"), secs),
-    }
     plain = ReferencePublicKey(pub.x, pub.y)
     cached = ReferencePublicKey(pub.x, pub.y, cache=True)
-    results["verify (pure-Python reference)"] = rate(lambda: plain.verify(msg, sig), secs)
-    results["verify (reference, cached table)"] = rate(lambda: cached.verify(msg, sig), secs)
-    ossl_sign, ossl_verify = openssl_speed(secs)
+    cases: dict[str, Callable[[], object]] = {
+        "sign (digest, set1_id)": lambda: key.sign(msg, path="digest"),
+        "sign (prehashed e)": lambda: key.sign(msg, path="prehashed"),
+        "verify (digest, set1_id)": lambda: pub.verify(msg, sig, path="digest"),
+        "verify (prehashed e)": lambda: pub.verify(msg, sig, path="prehashed"),
+        "verify (pure-Python reference)": lambda: plain.verify(msg, sig),
+        "verify (reference, cached table)": lambda: cached.verify(msg, sig),
+    }
+    # The machine is shared: interleave rounds and keep each side's best round.
+    results = dict.fromkeys(cases, 0.0)
+    ossl_sign = ossl_verify = 0.0
+    for _ in range(args.rounds):
+        o_sign, o_verify = openssl_speed(secs)
+        ossl_sign, ossl_verify = max(ossl_sign, o_sign), max(ossl_verify, o_verify)
+        for name, fn in cases.items():
+            results[name] = max(results[name], rate(fn, secs))
 
+    print(f"best of {args.rounds} rounds")
     print(f"openssl speed -seconds {secs} sm2: sign {ossl_sign:.1f}/s  verify {ossl_verify:.1f}/s")
     ok = True
     for name, value in results.items():
