@@ -27,6 +27,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sm2.py
+	$(BIN)/python bench/mapping.py
 
 venv: $(STAMP)
 

@@ -44,6 +44,7 @@ class Attr(StrEnum):
     EDUCATION_LEVEL = "education_level"
     EMPLOYMENT_STATUS = "employment_status"
     HOME_RETURN_PERMIT = "home_return_permit"  # "H12345678" (supplied by the person, not iAM Smart)
+    RESIDENCE_PERMIT = "residence_permit"  # "810000199408230021" (supplied by the person)
 
 
 class Assurance(StrEnum):
