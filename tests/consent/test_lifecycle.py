@@ -20,19 +20,9 @@ from consent.records import Status
 from consent.redis_store import RedisConsentStore
 from consent.store import ConsentNotFound
 from tests.consent.factories import DIGEST_KEY, items, notice
+from tests.consent.revokers import RecordingRevoker
 
 NOW = 1_700_000_000
-
-
-class RecordingRevoker:
-    def __init__(self, fail: bool = False) -> None:
-        self.calls: list[tuple[str, str, str]] = []
-        self.fail = fail
-
-    async def revoke_for(self, subject: str, client_id: str, *, reason: str) -> None:
-        self.calls.append((subject, client_id, reason))
-        if self.fail:
-            raise ConnectionError("OIDC layer unreachable")
 
 
 class Clock:

@@ -1,0 +1,158 @@
+"""What an operator can do, each step permission-checked and audited (plain async
+functions; the router only parses and delegates).
+
+Every successful call appends one audit entry with ``actor = operator:<username>`` before
+any data is returned (a revocation's entry is the ``consent.revoked`` event itself);
+logins, failed logins and refused calls (wrong role) are audited too. Filters that may
+name a person are recorded only as an SM3 digest of the canonical query.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+from consent.audit import Action, Event
+from consent.audit_verify import ChainReport, verify_chain
+from consent.operator import export
+from consent.operator.accounts import USERNAME, Operator
+from consent.operator.roles import Permission, allows
+from consent.operator.sessions import Session
+from consent.records import ConsentRecord, canonical_json
+from consent.services import ConsentServices
+from consent.store import ConsentQuery, Page
+from federation.crypto.sm3 import sm3
+
+EXPORT_LIMIT = 10_000
+
+
+class OperatorError(Exception):
+    """An API error with an OAuth-style code and an HTTP status."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+
+
+def _actor(session: Session) -> str:
+    return f"operator:{session.operator.username}"
+
+
+def _query_digest(query: ConsentQuery) -> str:
+    return sm3(canonical_json({k: v for k, v in asdict(query).items() if v is not None})).hex()
+
+
+class OperatorService:
+    """The operator operations over :class:`ConsentServices`."""
+
+    def __init__(self, services: ConsentServices) -> None:
+        self.s = services
+
+    async def login(
+        self, username: str, password: str, code: str, address: str
+    ) -> tuple[Operator, str, int]:
+        """Password + TOTP → a bearer token. Raises ``OperatorError`` 429 / 401."""
+        actor = f"operator:{username}" if USERNAME.match(username) else "anonymous"
+        if not await self.s.sessions.login_allowed(username, address):
+            await self.s.chain.append(
+                Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "throttled"})
+            )
+            raise OperatorError(429, "slow_down", "too many login attempts; wait and try again")
+        operator = await self.s.accounts.authenticate(username, password, code)
+        if operator is None:
+            await self.s.chain.append(
+                Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "credentials"})
+            )
+            raise OperatorError(401, "invalid_grant", "wrong username, password or code")
+        token, ttl = await self.s.sessions.issue(operator)
+        await self.s.chain.append(
+            Event(actor, Action.OPERATOR_LOGIN, {"role": operator.role.value})
+        )
+        return operator, token, ttl
+
+    async def logout(self, session: Session) -> None:
+        """End the session."""
+        await self.s.sessions.end(session)
+        await self.s.chain.append(Event(_actor(session), Action.OPERATOR_LOGOUT))
+
+    async def require(self, session: Session, permission: Permission) -> None:
+        """Raise 403 ``insufficient_scope`` (and audit the refusal) unless allowed."""
+        if allows(session.operator.role, permission):
+            return
+        await self.s.chain.append(
+            Event(_actor(session), Action.OPERATOR_DENIED, {"permission": permission.value})
+        )
+        raise OperatorError(
+            403,
+            "insufficient_scope",
+            f"role {session.operator.role.value} may not {permission.value}",
+        )
+
+    async def search(
+        self, session: Session, query: ConsentQuery, cursor: str | None, limit: int
+    ) -> Page:
+        """Search consents (paged)."""
+        await self.require(session, Permission.SEARCH)
+        page = await self.s.store.search(query, cursor, limit)
+        await self.s.chain.append(
+            Event(
+                _actor(session),
+                Action.OPERATOR_SEARCHED,
+                {"query_sm3": _query_digest(query), "results": str(len(page.items))},
+            )
+        )
+        return page
+
+    async def view(
+        self, session: Session, consent_id: str
+    ) -> tuple[ConsentRecord, list[dict[str, Any]]]:
+        """One record and its event history."""
+        await self.require(session, Permission.VIEW)
+        record = await self.s.store.get(consent_id)
+        events = await self.s.store.events(consent_id)
+        await self.s.chain.append(
+            Event(_actor(session), Action.OPERATOR_VIEWED, {"consent_id": consent_id})
+        )
+        return record, events
+
+    async def revoke(self, session: Session, consent_id: str, reason: str) -> ConsentRecord:
+        """Revoke with a reason (ends the client's grants through the lifecycle)."""
+        await self.require(session, Permission.REVOKE)
+        return await self.s.lifecycle.revoke_by_operator(
+            consent_id, operator=session.operator.username, reason=reason
+        )
+
+    async def export(self, session: Session, query: ConsentQuery, fmt: str) -> tuple[str, int]:
+        """Every matching record (up to ``EXPORT_LIMIT``) as CSV or JSON text."""
+        await self.require(session, Permission.EXPORT)
+        records: list[ConsentRecord] = []
+        cursor: str | None = None
+        while len(records) < EXPORT_LIMIT:
+            page = await self.s.store.search(query, cursor, min(500, EXPORT_LIMIT - len(records)))
+            records.extend(page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        await self.s.chain.append(
+            Event(
+                _actor(session),
+                Action.OPERATOR_EXPORTED,
+                {"query_sm3": _query_digest(query), "records": str(len(records)), "format": fmt},
+            )
+        )
+        if fmt == "csv":
+            return export.to_csv(records), len(records)
+        meta = {"exported_at": int(time.time()), "by": _actor(session), "count": len(records)}
+        return export.to_json(records, meta), len(records)
+
+    async def audit_status(self, session: Session) -> ChainReport:
+        """Verify the whole chain now (hashes, links, checkpoint signatures)."""
+        await self.require(session, Permission.AUDIT_STATUS)
+        report = await verify_chain(self.s.chain.redis, self.s.verifier)
+        await self.s.chain.append(
+            Event(_actor(session), Action.OPERATOR_AUDIT_STATUS, {"ok": str(report.ok).lower()})
+        )
+        return report

@@ -1,0 +1,98 @@
+"""Operator bearer sessions and the login rate limit, in Redis.
+
+A session token is 256 random bits, given to the operator once; Redis keeps only its SM3
+digest (``Keys.operator_session``) with the username, for ``SESSION_SECONDS``. Every
+request re-reads the account, so disabling an operator or changing their role takes
+effect at once. Logins are limited per username and per client address in fixed windows
+(``Keys.rate_limit``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from consent.operator.accounts import Operator, OperatorAccounts
+from federation.crypto.sm3 import sm3
+from federation.storage.keys import Keys
+
+SESSION_SECONDS = 900
+LOGIN_WINDOW_SECONDS = 300
+LOGIN_LIMIT_PER_USER = 10
+LOGIN_LIMIT_PER_ADDRESS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session: who, and when it ends."""
+
+    operator: Operator
+    token_hash: str
+    expires_at: int
+
+
+def _digest(token: str) -> str:
+    return sm3(token.encode()).hex()
+
+
+class OperatorSessions:
+    """Issue, resolve and end operator sessions; throttle logins."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        accounts: OperatorAccounts,
+        *,
+        session_seconds: int = SESSION_SECONDS,
+        limit_per_user: int = LOGIN_LIMIT_PER_USER,
+        limit_per_address: int = LOGIN_LIMIT_PER_ADDRESS,
+    ) -> None:
+        self.redis = redis
+        self.accounts = accounts
+        self.session_seconds = session_seconds
+        self.limit_per_user = limit_per_user
+        self.limit_per_address = limit_per_address
+
+    async def login_allowed(self, username: str, address: str) -> bool:
+        """Count this attempt; ``False`` once either limit is passed in this window."""
+        window = int(time.time()) // LOGIN_WINDOW_SECONDS
+        user_key = Keys.rate_limit("operator-login-user", sm3(username.encode()).hex(), window)
+        addr_key = Keys.rate_limit("operator-login-addr", address, window)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(user_key).expire(user_key, LOGIN_WINDOW_SECONDS)
+        pipe.incr(addr_key).expire(addr_key, LOGIN_WINDOW_SECONDS)
+        user_count, _, addr_count, _ = await pipe.execute()
+        return user_count <= self.limit_per_user and addr_count <= self.limit_per_address
+
+    async def issue(self, operator: Operator) -> tuple[str, int]:
+        """A new bearer token for ``operator`` and its lifetime in seconds."""
+        token = secrets.token_urlsafe(32)
+        key = Keys.operator_session(_digest(token))
+        await self.redis.hset(
+            key, mapping={"username": operator.username, "issued_at": str(int(time.time()))}
+        )
+        await self.redis.expire(key, self.session_seconds)
+        return token, self.session_seconds
+
+    async def resolve(self, token: str) -> Session | None:
+        """The session for ``token`` if it is live and its operator still enabled."""
+        if not token or len(token) > 128:
+            return None
+        digest = _digest(token)
+        key = Keys.operator_session(digest)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(key, "username").ttl(key)
+        username, ttl = await pipe.execute()
+        if not username or ttl is None or ttl <= 0:
+            return None
+        operator = await self.accounts.get(username)
+        if operator is None or not operator.enabled:
+            return None
+        return Session(operator, digest, int(time.time()) + int(ttl))
+
+    async def end(self, session: Session) -> None:
+        """Log out."""
+        await self.redis.delete(Keys.operator_session(session.token_hash))

@@ -1,0 +1,98 @@
+"""The consent domain wired together: one object the app factory builds at start-up and
+puts on ``app.state.consent`` for the operator API (and the journey and self-service).
+
+Keys: ``IDBRIDGE_PII_KEY`` (16 bytes, hex) seals person-supplied values directly (SM4-GCM,
+AAD = record id, DESIGN §8); two further keys are derived from it with HMAC-SM3 and
+distinct labels, one for the attribute value digests in consent records and one (first
+16 bytes) for sealing operators' TOTP secrets, so no key serves two purposes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from consent.audit import AuditChain
+from consent.lifecycle import ConsentLifecycle, GrantRevoker
+from consent.operator.accounts import OperatorAccounts
+from consent.operator.sessions import OperatorSessions
+from consent.redis_store import RedisConsentStore
+from consent.signing import JwsSigner, JwsVerifier
+from federation.crypto.sm3 import hmac_sm3
+
+_DIGEST_LABEL = b"idbridge/consent/value-digest/v1"
+_TOTP_LABEL = b"idbridge/operator/totp-seal/v1"
+
+
+class KeyConfigError(ValueError):
+    """The PII key is missing or not 32 hex characters."""
+
+
+def pii_key_from_hex(value: str | None) -> bytes:
+    """Parse ``IDBRIDGE_PII_KEY``."""
+    try:
+        key = bytes.fromhex(value or "")
+    except ValueError as exc:
+        raise KeyConfigError("IDBRIDGE_PII_KEY must be 32 hex characters") from exc
+    if len(key) != 16:
+        raise KeyConfigError("IDBRIDGE_PII_KEY must be 32 hex characters (an SM4 key)")
+    return key
+
+
+def digest_key(pii_key: bytes) -> bytes:
+    """Key for the HMAC-SM3 digests of released values."""
+    return hmac_sm3(pii_key, _DIGEST_LABEL)
+
+
+def operator_seal_key(pii_key: bytes) -> bytes:
+    """SM4 key sealing operators' TOTP secrets."""
+    return hmac_sm3(pii_key, _TOTP_LABEL)[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentServices:
+    """Everything the consent routes need."""
+
+    chain: AuditChain
+    store: RedisConsentStore
+    lifecycle: ConsentLifecycle
+    accounts: OperatorAccounts
+    sessions: OperatorSessions
+    signer: JwsSigner | None
+    verifier: JwsVerifier | None
+    issuer: str
+
+
+def build_consent_services(
+    redis: aioredis.Redis,
+    *,
+    pii_key: bytes,
+    revoker: GrantRevoker,
+    issuer: str,
+    signer: JwsSigner | None = None,
+    verifier: JwsVerifier | None = None,
+    checkpoint_every: int = 100,
+    checkpoint_seconds: float = 300.0,
+    wait_replicas: int = 0,
+) -> ConsentServices:
+    """Wire the chain, store, lifecycle and operator accounts on one Redis client."""
+    chain = AuditChain(
+        redis,
+        signer,
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_seconds,
+        wait_replicas=wait_replicas,
+    )
+    store = RedisConsentStore(redis, chain, pii_key=pii_key)
+    accounts = OperatorAccounts(redis, operator_seal_key(pii_key))
+    return ConsentServices(
+        chain=chain,
+        store=store,
+        lifecycle=ConsentLifecycle(store, revoker, chain, digest_key=digest_key(pii_key)),
+        accounts=accounts,
+        sessions=OperatorSessions(redis, accounts),
+        signer=signer,
+        verifier=verifier,
+        issuer=issuer,
+    )

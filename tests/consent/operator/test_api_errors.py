@@ -1,0 +1,139 @@
+"""Bad input to the operator API gets a JSON error with an OAuth-style code, never a 5xx."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pyotp
+import pytest
+
+from consent.operator.roles import Role
+from consent.services import ConsentServices
+from tests.consent.factories import grant
+from tests.consent.operator.conftest import PASSWORD, LoginAs, secret_of
+
+
+def _assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code
+    assert body["error_description"]
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/operator/api/consents/not-an-id", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?limit=0", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?limit=abc", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?status=bogus", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?given_from=yesterday", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?cursor=%00%01garbage", None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?subject=" + "x" * 500, None, 400, "invalid_request"),
+        ("GET", "/operator/api/consents?given_to=%ff%fe%00", None, 400, "invalid_request"),
+        ("GET", "/operator/api/export?format=xml", None, 400, "invalid_request"),
+        ("POST", "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa/revoke", {}, 400,
+         "invalid_request"),
+        ("POST", "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa/revoke", {"reason": "  "},
+         400, "invalid_request"),
+        ("POST", "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa/revoke",
+         {"reason": "ok reason"}, 404, "not_found"),
+        ("GET", "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa", None, 404, "not_found"),
+    ],
+)  # fmt: skip
+async def test_bad_requests_get_json_errors(
+    method: str,
+    path: str,
+    body: dict | None,
+    status: int,
+    code: str,
+    client: httpx.AsyncClient,
+    login_as: LoginAs,
+) -> None:
+    headers = await login_as(Role.ADMIN)
+    response = await client.request(method, path, json=body, headers=headers)
+    _assert_error(response, status, code)
+
+
+async def test_malformed_json_body(client: httpx.AsyncClient, login_as: LoginAs) -> None:
+    headers = {**await login_as(Role.ADMIN), "Content-Type": "application/json"}
+    response = await client.post(
+        "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa/revoke",
+        content=b"{not json",
+        headers=headers,
+    )
+    _assert_error(response, 400, "invalid_request")
+
+
+async def test_revoking_twice_is_a_conflict(
+    client: httpx.AsyncClient, login_as: LoginAs, services: ConsentServices
+) -> None:
+    record = grant().record
+    await services.store.save(record)
+    headers = await login_as(Role.OFFICER)
+    path = f"/operator/api/consents/{record.id}/revoke"
+    assert (await client.post(path, json={"reason": "first"}, headers=headers)).status_code == 200
+    _assert_error(
+        await client.post(path, json={"reason": "again"}, headers=headers),
+        409,
+        "consent_not_active",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "admin-op", "password": "wrong password!!", "totp": "000000"},
+        {"username": "nobody-here", "password": PASSWORD, "totp": "123456"},
+    ],
+)
+async def test_wrong_credentials(
+    body: dict, client: httpx.AsyncClient, services: ConsentServices
+) -> None:
+    await services.accounts.add("admin-op", PASSWORD, Role.ADMIN)
+    _assert_error(await client.post("/operator/api/login", json=body), 401, "invalid_grant")
+
+
+async def test_login_needs_the_right_totp_and_rejects_replay(
+    client: httpx.AsyncClient, services: ConsentServices
+) -> None:
+    uri = await services.accounts.add("alice", PASSWORD, Role.VIEWER)
+    totp = pyotp.TOTP(secret_of(uri))
+    stale = totp.at(time.time() - 300)
+    body = {"username": "alice", "password": PASSWORD, "totp": stale}
+    _assert_error(await client.post("/operator/api/login", json=body), 401, "invalid_grant")
+    body["totp"] = totp.at(time.time())
+    assert (await client.post("/operator/api/login", json=body)).status_code == 200
+    _assert_error(await client.post("/operator/api/login", json=body), 401, "invalid_grant")
+    body["totp"] = "12345"
+    _assert_error(await client.post("/operator/api/login", json=body), 400, "invalid_request")
+
+
+async def test_login_is_rate_limited(client: httpx.AsyncClient, services: ConsentServices) -> None:
+    await services.accounts.add("alice", PASSWORD, Role.VIEWER)
+    body = {"username": "alice", "password": "not the password", "totp": "000000"}
+    codes = [(await client.post("/operator/api/login", json=body)).status_code for _ in range(12)]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+    _assert_error(await client.post("/operator/api/login", json=body), 429, "slow_down")
+
+
+NASTY = ["", " ", "\x00", "%", "'; DROP", "9" * 40, "-1", "1e309", "2024-13-45", "é中文",
+         "../../etc", "cns_" + "a" * 80, "null", "[]", "{}", "\ufffe"]  # fmt: skip
+FIELDS = ["subject", "client_id", "status", "given_from", "given_to", "cursor", "limit"]
+
+
+async def test_hostile_search_parameters_never_5xx(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    headers = await login_as(Role.ADMIN)
+    for i, field in enumerate(FIELDS):
+        for j, value in enumerate(NASTY):
+            params = {field: value, FIELDS[(i + j) % len(FIELDS)]: NASTY[(i * j) % len(NASTY)]}
+            response = await client.get("/operator/api/consents", params=params, headers=headers)
+            assert response.status_code in (200, 400), (params, response.text)
+            if response.status_code == 400:
+                assert response.json()["error"] == "invalid_request"
