@@ -74,7 +74,9 @@ class Client(BaseModel):
     post_logout_redirect_uris: tuple[str, ...] = ()
     token_endpoint_auth_method: AuthMethod = "client_secret_basic"  # noqa: S105
     client_secret_digest: str | None = Field(
-        None, description="Hex HMAC-SM3 of the secret under the server key."
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Hex HMAC-SM3 of the secret under the server key.",
     )
     client_secret_env: str | None = Field(
         None, description="Name of an environment variable holding the secret (static only)."
