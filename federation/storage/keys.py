@@ -25,6 +25,12 @@ class Keys:
         return f"{PREFIX}upstream-state:{state}"
 
     @staticmethod
+    def upstream_ticket(ticket_id: str) -> str:
+        """String: upstream attribute-request ticket (iAM Smart ``ticketID``) → journey id.
+        TTL = the journey's."""
+        return f"{PREFIX}upstream-ticket:{ticket_id}"
+
+    @staticmethod
     def par(request_uri_id: str) -> str:
         """String: a pushed authorization request (RFC 9126). TTL 60 s."""
         return f"{PREFIX}par:{request_uri_id}"
