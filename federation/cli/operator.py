@@ -1,0 +1,133 @@
+"""``idbridge operator add|disable|enable|reset-totp|list``: manage operator accounts.
+
+Accounts live in Redis (``Keys.operator``); the TOTP secret is sealed with a key derived
+from ``IDBRIDGE_PII_KEY``, so the same key must be given here as to the bridge. ``add`` and
+``reset-totp`` print the TOTP provisioning URI once (add it to an authenticator app);
+it is not stored anywhere readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from consent.operator.accounts import AccountError, OperatorAccounts
+from consent.operator.roles import Role
+from consent.services import KeyConfigError, operator_seal_key, pii_key_from_hex
+from federation.storage.client import connect
+
+T = TypeVar("T")
+
+_REDIS_URL = click.option(
+    "--redis-url", envvar="IDBRIDGE_REDIS_URL", required=True, help="Default: $IDBRIDGE_REDIS_URL."
+)
+_PII_KEY = click.option(
+    "--pii-key",
+    envvar="IDBRIDGE_PII_KEY",
+    required=True,
+    help="Hex SM4 key (default: $IDBRIDGE_PII_KEY).",
+)
+
+
+def _run(redis_url: str, pii_key: str, action: Callable[[OperatorAccounts], Awaitable[T]]) -> T:
+    try:
+        seal = operator_seal_key(pii_key_from_hex(pii_key))
+    except KeyConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    async def go() -> T:
+        redis = connect(redis_url)
+        try:
+            return await action(OperatorAccounts(redis, seal))
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(go())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _show_uri(uri: str, qr: bool) -> None:
+    click.echo("TOTP provisioning URI (shown once; add it to the authenticator app):")
+    click.echo(uri)
+    if qr:
+        import qrcode
+
+        code = qrcode.QRCode(border=1)
+        code.add_data(uri)
+        code.print_ascii(invert=True)
+
+
+@click.group()
+def operator() -> None:
+    """Manage operator accounts (roles: viewer, officer, auditor, admin)."""
+
+
+@operator.command()
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="What they may do."
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
+@click.option("--qr", is_flag=True, help="Also print the URI as a terminal QR code.")
+@_REDIS_URL
+@_PII_KEY
+def add(
+    username: str, role: str, password_stdin: bool, qr: bool, redis_url: str, pii_key: str
+) -> None:
+    """Create an operator; prints the TOTP provisioning URI once."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    uri = _run(redis_url, pii_key, lambda a: a.add(username, password, Role(role)))
+    click.echo(f"operator {username} added with role {role}")
+    _show_uri(uri, qr)
+
+
+@operator.command()
+@click.argument("username")
+@_REDIS_URL
+@_PII_KEY
+def disable(username: str, redis_url: str, pii_key: str) -> None:
+    """Disable an operator (their sessions stop working at once)."""
+    _run(redis_url, pii_key, lambda a: a.set_enabled(username, False))
+    click.echo(f"operator {username} disabled")
+
+
+@operator.command()
+@click.argument("username")
+@_REDIS_URL
+@_PII_KEY
+def enable(username: str, redis_url: str, pii_key: str) -> None:
+    """Enable a disabled operator again."""
+    _run(redis_url, pii_key, lambda a: a.set_enabled(username, True))
+    click.echo(f"operator {username} enabled")
+
+
+@operator.command("reset-totp")
+@click.argument("username")
+@click.option("--qr", is_flag=True, help="Also print the URI as a terminal QR code.")
+@_REDIS_URL
+@_PII_KEY
+def reset_totp(username: str, qr: bool, redis_url: str, pii_key: str) -> None:
+    """Give an operator a new TOTP secret; prints its provisioning URI once."""
+    uri = _run(redis_url, pii_key, lambda a: a.reset_totp(username))
+    click.echo(f"operator {username}: new TOTP secret")
+    _show_uri(uri, qr)
+
+
+@operator.command("list")
+@_REDIS_URL
+@_PII_KEY
+def list_operators(redis_url: str, pii_key: str) -> None:
+    """List operators: username, role, enabled."""
+    operators: list[Any] = _run(redis_url, pii_key, lambda a: a.list())
+    for op in operators:
+        state = "enabled" if op.enabled else "disabled"
+        click.echo(f"{op.username}\t{op.role.value}\t{state}")
