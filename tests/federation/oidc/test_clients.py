@@ -86,6 +86,11 @@ def test_provider_refuses_a_client_without_a_signing_key(tmp_path: Path) -> None
 
     clients = load_static_clients(EXAMPLE)
     with pytest.raises(ValueError, match="no signing key for SM2SM3"):
-        OidcProvider(issuer="https://x", config=OidcConfig(), clients=ClientRegistry(clients),
-                     secrets=ClientSecrets(bytes(32)),
-                     signer=KeySetSigner(KeySet.generate(["ES256"])), pairwise_salt=bytes(16))
+        OidcProvider(
+            issuer="https://x",
+            config=OidcConfig(),
+            clients=ClientRegistry(clients),
+            secrets=ClientSecrets(bytes(32)),
+            signer=KeySetSigner(KeySet.generate(["ES256"])),
+            pairwise_salt=bytes(16),
+        )
