@@ -26,12 +26,14 @@ from mappings.errors import ValueFormatError
 Validator = Callable[[Any], None]
 VALIDATORS: dict[str, Validator] = {}
 
-_HKID = re.compile(r"^([A-Z]{1,2})(\d{6})\(([0-9A])\)$")
-_HOME_RETURN_PERMIT = re.compile(r"^[HM]\d{8}(\d{2})?$")
-_RESIDENCE_PERMIT = re.compile(r"^(810000|820000)(\d{8})\d{3}[0-9X]$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Every pattern is matched with ``fullmatch`` (``$`` would let a trailing newline through)
+# and compiled with ``re.ASCII`` (``\d`` would otherwise accept any Unicode digit, e.g. "٣").
+_HKID = re.compile(r"([A-Z]{1,2})(\d{6})\(([0-9A])\)", re.ASCII)
+_HOME_RETURN_PERMIT = re.compile(r"[HM]\d{8}(\d{2})?", re.ASCII)
+_RESIDENCE_PERMIT = re.compile(r"(810000|820000)(\d{8})\d{3}[0-9X]", re.ASCII)
+_E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MOD11_2_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -53,7 +55,11 @@ def hkid_check_digit(prefix: str) -> str:
     """
     letters, digits = prefix[:-6], prefix[-6:]
     if not (
-        1 <= len(letters) <= 2 and letters.isalpha() and letters.isupper() and digits.isdigit()
+        1 <= len(letters) <= 2
+        and prefix.isascii()
+        and letters.isalpha()
+        and letters.isupper()
+        and digits.isdigit()
     ):
         raise ValueFormatError("malformed_hkid")
     values = [36] * (2 - len(letters)) + [ord(c) - ord("A") + 10 for c in letters]
@@ -73,7 +79,7 @@ def mod11_2_check(body: str) -> str:
 @validator("hkid")
 def validate_hkid(value: Any) -> None:
     """``A123456(3)`` with the right check digit."""
-    match = _HKID.match(value) if isinstance(value, str) else None
+    match = _HKID.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueFormatError("malformed_hkid")
     if hkid_check_digit(match.group(1) + match.group(2)) != match.group(3):
@@ -92,14 +98,14 @@ def is_valid_hkid(value: str) -> bool:
 @validator("home_return_permit")
 def validate_home_return_permit(value: Any) -> None:
     """回鄉證: ``H`` or ``M`` and 8 digits, optionally 2 more (renewal count)."""
-    if not isinstance(value, str) or not _HOME_RETURN_PERMIT.match(value):
+    if not isinstance(value, str) or not _HOME_RETURN_PERMIT.fullmatch(value):
         raise ValueFormatError("home_return_permit")
 
 
 @validator("residence_permit")
 def validate_residence_permit(value: Any) -> None:
     """港澳居民居住證: 810000/820000, a real birth date, sequence, MOD 11-2 check."""
-    match = _RESIDENCE_PERMIT.match(value) if isinstance(value, str) else None
+    match = _RESIDENCE_PERMIT.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueFormatError("residence_permit")
     born = match.group(2)
@@ -114,7 +120,7 @@ def validate_residence_permit(value: Any) -> None:
 @validator("date")
 def validate_date(value: Any) -> None:
     """An ISO 8601 calendar date, ``YYYY-MM-DD``."""
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueFormatError("malformed_date")
     try:
         date.fromisoformat(value)
@@ -125,12 +131,12 @@ def validate_date(value: Any) -> None:
 @validator("e164")
 def validate_e164(value: Any) -> None:
     """An E.164 number: ``+`` then 7–15 digits, the first not 0."""
-    if not isinstance(value, str) or not _E164.match(value):
+    if not isinstance(value, str) or not _E164.fullmatch(value):
         raise ValueFormatError("malformed_phone")
 
 
 @validator("email")
 def validate_email(value: Any) -> None:
     """Something shaped like an e-mail address."""
-    if not isinstance(value, str) or not _EMAIL.match(value):
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value):
         raise ValueFormatError("malformed_email")

@@ -14,7 +14,7 @@ from typing import Any
 from mappings.errors import ValueFormatError
 from mappings.transforms import transform
 
-_HKID_PARTS = re.compile(r"^([A-Z]{1,2}\d{6})\(?([0-9A])\)?$")
+_HKID_PARTS = re.compile(r"([A-Z]{1,2}\d{6})\(?([0-9A])\)?", re.ASCII)  # used with fullmatch
 
 
 def hkid_parts(value: Any) -> tuple[str, str]:
@@ -27,7 +27,7 @@ def hkid_parts(value: Any) -> tuple[str, str]:
         text = value.strip().upper().replace(" ", "")
     else:
         raise ValueFormatError("malformed_hkid")
-    match = _HKID_PARTS.match(text)
+    match = _HKID_PARTS.fullmatch(text)
     if match is None:
         raise ValueFormatError("malformed_hkid")
     return match.group(1), match.group(2)

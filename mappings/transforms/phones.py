@@ -16,7 +16,7 @@ from typing import Any
 from mappings.errors import ValueFormatError
 from mappings.transforms import transform
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)  # fullmatch: no trailing newline
 _TWO_DIGIT_CODES = frozenset(
     (
         "20",
@@ -84,7 +84,11 @@ def e164(value: Any) -> str:
         _digits(value.get(key), key)
         for key in ("CountryCode", "NationalDestinationCode", "SubscriberNumber")
     )
-    if not value.get("CountryCode") or not value.get("SubscriberNumber") or not _E164.match(number):
+    if (
+        not value.get("CountryCode")
+        or not value.get("SubscriberNumber")
+        or not _E164.fullmatch(number)
+    ):
         raise ValueFormatError("malformed_phone")
     return number
 
@@ -101,7 +105,7 @@ def country_code_of(number: str) -> str:
 
 def split_e164(number: str) -> dict[str, str]:
     """Inverse of :func:`e164` (the national destination code stays in the subscriber part)."""
-    if not _E164.match(number):
+    if not _E164.fullmatch(number):
         raise ValueFormatError("malformed_phone")
     code = country_code_of(number)
     return {

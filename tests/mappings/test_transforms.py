@@ -185,3 +185,12 @@ def test_compile_step_checks_names_and_arguments() -> None:
         compile_step("iso_date", {"years": 1})
     step = compile_step("age_over", {"years": 18})
     assert step("20000101", Context(today=date(2026, 1, 1))) is True
+
+
+def test_phone_and_hkid_transforms_accept_only_ascii_digits() -> None:
+    with pytest.raises(ValueFormatError):
+        split_e164("+85291234567\n")
+    with pytest.raises(ValueFormatError):
+        split_e164("+852\u0669\u0661\u0662\u0663\u0664\u0665\u0666\u0667")
+    with pytest.raises(ValueFormatError):
+        hkid({"Identification": "A\u0661\u0662\u0663\u0664\u0665\u0666", "CheckDigit": "3"})

@@ -117,3 +117,37 @@ def test_date_and_e164() -> None:
     for bad in ("85291234567", "+0852912", "+852", "+85291234567890123", "+852 9123 4567"):
         with pytest.raises(ValueFormatError):
             VALIDATORS["e164"](bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "good"),
+    [
+        ("hkid", "A123456(3)"),
+        ("home_return_permit", "H12345678"),
+        ("residence_permit", "810000199408230021"),
+        ("date", "2024-02-29"),
+        ("e164", "+85291234567"),
+        ("email", "chan@example.hk"),
+    ],
+)
+def test_validators_reject_a_trailing_newline(name: str, good: str) -> None:
+    VALIDATORS[name](good)
+    with pytest.raises(ValueFormatError):
+        VALIDATORS[name](good + "\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("hkid", "A\u0661\u0662\u0663\u0664\u0665\u0666(3)"),  # Arabic-Indic digits
+        ("home_return_permit", "H\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"),  # fullwidth
+        ("e164", "+852\u0669\u0661\u0662\u0663\u0664\u0665\u0666\u0667"),
+        (
+            "residence_permit",
+            "810000\uff11\uff19\uff19\uff14\uff10\uff18\uff12\uff13\uff10\uff10\uff12\uff11",
+        ),
+    ],
+)
+def test_validators_accept_only_ascii_digits(name: str, bad: str) -> None:
+    with pytest.raises(ValueFormatError):
+        VALIDATORS[name](bad)
