@@ -40,7 +40,13 @@ from federation.web import SECURITY_HEADERS, new_request_id
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 _COOKIE_MAX_AGE = 365 * 24 * 3600
 _UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
-_IMAGE_DATA = ("data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
+_IMAGE_DATA = (
+    "data:image/png;",
+    "data:image/jpeg;",
+    "data:image/gif;",
+    "data:image/webp;",
+    "data:image/svg+xml;base64,",  # scripts never run in an SVG loaded by <img>
+)
 
 
 class PageView(Protocol):
@@ -73,7 +79,8 @@ def safe_href(url: str | None) -> str:
 
 
 def safe_img(url: str | None) -> str:
-    """``url`` for an ``<img src>``: a raster ``data:`` image or a same-origin path."""
+    """``url`` for an ``<img src>``: a ``data:`` image (PNG, JPEG, GIF, WebP, base64 SVG)
+    or a same-origin path; anything else gives no image."""
     if not url:
         return ""
     if url.startswith(_IMAGE_DATA) or (url.startswith("/") and not url.startswith("//")):

@@ -110,6 +110,20 @@ def create_pages_app() -> FastAPI:
         view = samples.handoff_page(poll_url="/handoff/poll")
         return pages.render(view, pages.locale_for(request), request=request)
 
+    @app.get("/handoff/continue")
+    async def handoff_continue() -> Response:
+        return RedirectResponse("/consent", status_code=303)
+
+    @app.get("/handoff/cancel")
+    async def handoff_cancel(request: Request) -> Response:
+        return pages.render_error(
+            ErrorKind.UPSTREAM_CANCELLED,
+            pages.locale_for(request),
+            request=request,
+            retry_url="/handoff",
+            service=samples.SERVICE,
+        )
+
     @app.get("/handoff/poll")
     async def handoff_poll() -> Response:
         app.state.polls += 1

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
+import qrcode
+import qrcode.image.svg
+
 from federation.pages import (
     ConsentAttribute,
     ConsentDonePage,
@@ -109,16 +115,19 @@ def consent_page(
     )
 
 
+def qr_data_uri(text: str) -> str:
+    """A QR code as a base64 SVG data URI (what the journey would embed)."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def handoff_page(*, poll_url: str | None = None) -> HandoffPage:
-    # a tiny valid PNG (1x1) stands in for the QR code
-    png = (
-        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4"
-        "nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
-    )
     return HandoffPage(
         continue_url="/handoff/continue",
         cancel_url="/handoff/cancel",
-        qr_image_url=png,
+        qr_image_url=qr_data_uri("https://sandbox.iamsmart.example/qr?ticket=0123456789"),
         poll_url=poll_url,
         expires_minutes=2,
     )

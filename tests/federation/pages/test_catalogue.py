@@ -79,7 +79,9 @@ def test_dynamic_keys_exist(locale: str) -> None:
     for attr in Attr:
         assert catalogue.has(f"attr.{attr.value}"), attr
     assert catalogue.has("upstream.iamsmart")
-    assert catalogue.has("supplied.home_return_permit.hint")
+    for supplied in (Attr.HOME_RETURN_PERMIT, Attr.RESIDENCE_PERMIT):
+        assert catalogue.has(f"supplied.{supplied.value}.hint")
+        assert catalogue.has(f"supplied.{supplied.value}.error")
     for other in LOCALES:
         slug = other.replace("-", "_").lower()
         assert catalogue.has(f"layout.lang_{slug}_short")

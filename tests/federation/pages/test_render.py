@@ -275,6 +275,8 @@ def test_url_filters() -> None:
     assert safe_href("/consent") == "/consent"
     assert safe_img("data:image/png;base64,AAAA") == "data:image/png;base64,AAAA"
     assert safe_img("data:image/svg+xml,<svg onload=x>") == ""
+    assert safe_img("data:image/svg+xml;base64,PHN2Zy8+") == "data:image/svg+xml;base64,PHN2Zy8+"
+    assert safe_img("data:text/html;base64,PHN2Zy8+") == ""
     assert safe_img("https://cdn.example/logo.png") == ""
     assert safe_img("//cdn.example/logo.png") == ""
     assert safe_img("/static/logo.png") == "/static/logo.png"
