@@ -14,19 +14,18 @@ consent fail at ``/userinfo``, refresh and introspection.
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Callable
 from typing import Literal
 
 import redis.asyncio as aioredis
 
-from federation.identity import now as wall_clock
 from federation.oidc.authorize import error_redirect, validate_authorization_request, with_query
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest, Grant
+from federation.oidc.provider import OidcProvider
 from federation.oidc.session import Session
-from federation.oidc.store import Revoked, TokenStore, new_secret
+from federation.oidc.store import Revoked, TokenStore, digest, new_secret
+from federation.storage.keys import Keys
 
 CODE_TTL = 60
 """Authorization code lifetime (DESIGN §8: ≤ 60 s)."""
@@ -50,8 +49,7 @@ async def issue_authorization_code(
     request: AuthorizationRequest,
     grant: Grant,
     *,
-    clock: Callable[[], int] = wall_clock,
-    code_ttl: int = CODE_TTL,
+    provider: OidcProvider,
 ) -> str:
     """Store a single-use code for ``grant`` and return the redirect URL with ``code``,
     ``state`` and ``iss`` (RFC 6749 §4.1.2, RFC 9207). One Redis round trip.
@@ -62,14 +60,15 @@ async def issue_authorization_code(
         raise ValueError("granted scopes must include openid and be among those requested")
     code = new_secret()
     family = secrets.token_urlsafe(16)
+    code_ttl = min(provider.config.code_ttl, CODE_TTL)
     fields = {
         "client_id": request.client_id,
         "redirect_uri": request.redirect_uri,
         "code_challenge": request.code_challenge,
         "nonce": request.nonce or "",
         "family": family,
-        "exp": str(clock() + code_ttl),
-        "grant": json.dumps(grant.to_dict(), ensure_ascii=False),
+        "exp": str(provider.clock() + code_ttl),
+        "grant": provider.sealer.seal(grant.to_dict(), Keys.auth_code(digest(code))),
     }
     await TokenStore(redis).save_code(
         code,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -80,7 +79,7 @@ async def _authorization_code(
     record = _usable_code(provider, consumed, client, form.get("redirect_uri"))
     if not hmac.compare_digest(s256(verifier), record["code_challenge"]):
         raise invalid_grant("code_verifier does not match the code_challenge")
-    grant = Grant.from_dict(json.loads(record["grant"]))
+    grant = Grant.from_dict(provider.sealer.unseal(record["grant"], Keys.auth_code(digest(code))))
     await _require_consent(provider, redis, grant)
     return await _issue(
         provider,
@@ -127,7 +126,9 @@ async def _refresh_token(
         raise invalid_grant("refresh_token is invalid")
     if int(record["exp"]) < provider.clock():
         raise invalid_grant("refresh_token has expired")
-    grant = Grant.from_dict(json.loads(record["grant"]))
+    grant = Grant.from_dict(
+        provider.sealer.unseal(record["grant"], Keys.refresh_token(digest(presented)))
+    )
     granted = split_spaces(record["scope"])
     requested = split_spaces(form.get("scope")) or granted
     if set(requested) - set(granted):
@@ -159,6 +160,7 @@ async def _issue(
     """Mint access (+ refresh) token and ID token; store them in the family in one trip."""
     config, now = provider.config, provider.clock()
     access = new_secret()
+    access_key = Keys.access_token(digest(access))
     common = {
         "client_id": client.client_id,
         "sub": grant.subject,
@@ -170,11 +172,11 @@ async def _issue(
     }
     tokens = [
         (
-            Keys.access_token(digest(access)),
+            access_key,
             {
                 **common,
                 "exp": str(now + config.access_token_ttl),
-                "claims": json.dumps(dict(grant.userinfo_claims), ensure_ascii=False),
+                "claims": provider.sealer.seal(dict(grant.userinfo_claims), access_key),
             },
             config.access_token_ttl,
         )
@@ -182,13 +184,14 @@ async def _issue(
     refresh = None
     if "refresh_token" in client.grant_types:
         refresh = new_secret()
+        refresh_key = Keys.refresh_token(digest(refresh))
         tokens.append(
             (
-                Keys.refresh_token(digest(refresh)),
+                refresh_key,
                 {
                     **common,
                     "exp": str(now + config.refresh_token_ttl),
-                    "grant": json.dumps(grant.to_dict(), ensure_ascii=False),
+                    "grant": provider.sealer.seal(grant.to_dict(), refresh_key),
                 },
                 config.refresh_token_ttl,
             )

@@ -7,7 +7,6 @@ a token whose consent was withdrawn is ``invalid_token``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,8 @@ import redis.asyncio as aioredis
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.params import split_spaces
 from federation.oidc.provider import OidcProvider
+from federation.oidc.store import digest
+from federation.storage.keys import Keys
 
 
 def bearer_token(authorization: str | None, form: Mapping[str, str] | None) -> str:
@@ -57,7 +58,7 @@ async def userinfo(provider: OidcProvider, redis: aioredis.Redis, token: str) ->
         raise bearer_error("invalid_token", "the access token is invalid", 401)
     if "openid" not in split_spaces(record.get("scope")):
         raise bearer_error("insufficient_scope", "the openid scope is required", 403)
-    claims = json.loads(record.get("claims") or "{}")
+    claims = provider.sealer.unseal(record["claims"], Keys.access_token(digest(token)))
     return {**{k: v for k, v in claims.items() if k != "sub"}, "sub": record["sub"]}
 
 

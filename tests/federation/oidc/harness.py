@@ -31,6 +31,7 @@ from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest, Grant
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
+from federation.oidc.sealing import Sealer
 from federation.oidc.seam import issue_authorization_code, session_decision
 from federation.oidc.session import SESSION_COOKIE, create_session, get_session
 from federation.oidc.signing import KeySetSigner, load_or_create_keyset
@@ -107,6 +108,7 @@ def provider(signing_keys: KeySet, clock: Clock, monkeypatch: pytest.MonkeyPatch
         secrets=ClientSecrets(SERVER_KEY),
         signer=KeySetSigner(signing_keys),
         pairwise_salt=PAIRWISE_SALT,
+        sealer=Sealer(bytes(range(16))),
         initial_access_token="test-initial-access-token-0123456789",
         clock=clock,
     )
@@ -160,7 +162,7 @@ async def stand_in_journey(request: Request, authz: AuthorizationRequest) -> Res
         return RedirectResponse(redirect_for(exc, authz.issuer), 302)
     if decision == "reuse" and session is not None:
         grant = grant_for(provider, authz, sid=session.session_id, auth_time=session.auth_time)
-        url = await issue_authorization_code(redis, authz, grant, clock=provider.clock)
+        url = await issue_authorization_code(redis, authz, grant, provider=provider)
         return RedirectResponse(url, 302)
     journey_id = secrets.token_urlsafe(16)
     await redis.set(Keys.journey(journey_id), __import__("json").dumps(authz.to_dict()), ex=900)
@@ -186,7 +188,7 @@ async def log_in(
             redis, PERSON, provider.clock(), 3600, acr="iamsmart", amr=("iamsmart",)
         )
     grant = grant_for(provider, authz, sid=sid, consent_id=consent_id)
-    return await issue_authorization_code(redis, authz, grant, clock=provider.clock), sid
+    return await issue_authorization_code(redis, authz, grant, provider=provider), sid
 
 
 @pytest.fixture

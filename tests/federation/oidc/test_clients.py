@@ -82,6 +82,7 @@ def test_provider_from_settings_shares_generated_keys(tmp_path: Path) -> None:
 def test_provider_refuses_a_client_without_a_signing_key(tmp_path: Path) -> None:
     from federation.crypto.keyset import KeySet
     from federation.oidc.clients import ClientRegistry
+    from federation.oidc.sealing import Sealer
     from federation.oidc.signing import KeySetSigner
 
     clients = load_static_clients(EXAMPLE)
@@ -93,4 +94,5 @@ def test_provider_refuses_a_client_without_a_signing_key(tmp_path: Path) -> None
             secrets=ClientSecrets(bytes(32)),
             signer=KeySetSigner(KeySet.generate(["ES256"])),
             pairwise_salt=bytes(16),
+            sealer=Sealer(bytes(16)),
         )

@@ -10,7 +10,6 @@ import httpx
 import redis.asyncio as aioredis
 
 from federation.oidc.provider import OidcProvider
-from federation.oidc.store import TokenStore
 from tests.federation.oidc.flow import Authorized, authorize, basic, full_flow, redeem
 from tests.federation.oidc.harness import REDIRECTS, Clock
 
@@ -173,7 +172,7 @@ async def test_withdrawn_consent_stops_userinfo_and_refresh(
         json.loads(await redis.get(Keys.journey(parked.json()["journey"])))
     )
     url = await issue_authorization_code(
-        redis, authz, grant_for(provider, authz, consent_id="consent-1"), clock=provider.clock
+        redis, authz, grant_for(provider, authz, consent_id="consent-1"), provider=provider
     )
     code = url.split("code=")[1].split("&")[0]
     got = Authorized(code, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", {}, url, None)
@@ -214,16 +213,43 @@ async def test_wrong_client_secret_is_401_with_challenge(
     assert post.status_code == 401  # registered for client_secret_basic only
 
 
-async def test_secrets_are_stored_only_as_digests(
+async def test_secrets_and_claims_are_not_stored_in_clear(
     http: httpx.AsyncClient, redis: aioredis.Redis, provider: OidcProvider
 ) -> None:
-    body = await full_flow(http, redis, provider)
-    dump = " ".join(
-        [
-            key + " " + str(await redis.hgetall(key)) if await redis.type(key) == "hash" else key
-            async for key in redis.scan_iter("idb:*")
-        ]
-    )
-    for secret in (body["access_token"], body["refresh_token"]):
+    got = await authorize(http, redis, provider, scope="openid profile email")
+    assert isinstance(got, Authorized)
+    dump_before = await _dump(redis)
+    body = (await redeem(http, got)).json()
+    dump = dump_before + await _dump(redis)
+    for secret in (got.code, body["access_token"], body["refresh_token"]):
         assert secret not in dump
-    assert isinstance(TokenStore(redis), TokenStore)
+    for value in ("陳大文", "chan.taiman@example.hk"):  # the bridge subject is pseudonymous
+        assert value not in dump
+    assert "claims" in dump and "grant" in dump  # the sealed fields are there
+
+
+async def _dump(redis: aioredis.Redis) -> str:
+    parts = []
+    async for key in redis.scan_iter("idb:*"):
+        kind = await redis.type(key)
+        value = (
+            await redis.hgetall(key)
+            if kind == "hash"
+            else await redis.smembers(key)
+            if kind == "set"
+            else await redis.get(key)
+        )
+        parts.append(f"{key} {value}")
+    return " ".join(parts)
+
+
+def test_sealed_claims_do_not_open_in_another_record() -> None:
+    import pytest
+
+    from federation.oidc.sealing import Sealer
+
+    sealer = Sealer(bytes(range(16)))
+    sealed = sealer.seal({"name": "陳大文"}, "idb:at:one")
+    assert sealer.unseal(sealed, "idb:at:one") == {"name": "陳大文"}
+    with pytest.raises(ValueError):
+        sealer.unseal(sealed, "idb:at:two")
