@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +31,9 @@ from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import MAX_VALUE, ParamError, collect, first_of, split_spaces
 from federation.oidc.provider import OidcProvider
 from federation.oidc.signing import TokenError
+
+Fail = Callable[[str, str], RedirectableError]
+"""Builds the redirectable error of the request being validated."""
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 UI_LOCALES = ("zh-HK", "zh-CN", "en")
@@ -144,7 +147,7 @@ def _build(
     redirect_uri: str,
     state: str | None,
     params: dict[str, str],
-    fail: Any,
+    fail: Fail,
 ) -> AuthorizationRequest:
     response_type = params.get("response_type")
     if not response_type:
@@ -187,7 +190,7 @@ def _build(
     )
 
 
-def _prompt(value: str | None, fail: Any) -> tuple[str, ...]:
+def _prompt(value: str | None, fail: Fail) -> tuple[str, ...]:
     prompt = split_spaces(value)
     if set(prompt) - PROMPTS:
         raise fail("invalid_request", "unknown prompt value")
@@ -196,7 +199,7 @@ def _prompt(value: str | None, fail: Any) -> tuple[str, ...]:
     return prompt
 
 
-def _max_age(value: str | None, fail: Any) -> int | None:
+def _max_age(value: str | None, fail: Fail) -> int | None:
     if value is None:
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 9:
@@ -204,7 +207,7 @@ def _max_age(value: str | None, fail: Any) -> int | None:
     return int(value)
 
 
-def _claims(value: str | None, fail: Any) -> dict[str, Any] | None:
+def _claims(value: str | None, fail: Fail) -> dict[str, Any] | None:
     """OIDC Core §5.5: a JSON object with optional ``userinfo`` and ``id_token`` members,
     each mapping claim names to ``null`` or an object."""
     if value is None:
@@ -235,7 +238,7 @@ def ui_locales(value: str | None) -> tuple[str, ...]:
 
 
 def _id_token_hint(
-    provider: OidcProvider, client: Client, hint: str | None, fail: Any
+    provider: OidcProvider, client: Client, hint: str | None, fail: Fail
 ) -> tuple[str | None, str | None]:
     """(sub, sid) of an ID token we issued to this client; expiry is not checked
     (OIDC Core §3.1.2.1 allows an expired hint)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
@@ -128,8 +129,6 @@ async def _by_assertion(
 
 def _unverified_issuer(assertion: str, form_client_id: str | None) -> str:
     """The ``iss`` of an assertion before verification, only to find the client's keys."""
-    import json
-
     try:
         payload = assertion.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

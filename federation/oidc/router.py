@@ -13,6 +13,7 @@ login journey take over the person-facing parts:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,7 +28,14 @@ from federation.oidc.authorize import error_redirect, redirect_for, validate_aut
 from federation.oidc.client_auth import authenticate_client
 from federation.oidc.discovery import metadata
 from federation.oidc.errors import NonRedirectableError, OAuthError, RedirectableError
-from federation.oidc.http import error_json, form_dict, form_pairs, json_no_store, query_pairs
+from federation.oidc.http import (
+    body_bytes,
+    error_json,
+    form_dict,
+    form_pairs,
+    json_no_store,
+    query_pairs,
+)
 from federation.oidc.introspection import introspect
 from federation.oidc.logout import end_session_request
 from federation.oidc.models import AuthorizationRequest
@@ -193,10 +201,6 @@ def oidc_router(
     async def registration(request: Request) -> Response:
         async def handle() -> Response:
             check_initial_access_token(provider, request.headers.get("authorization"))
-            import json
-
-            from federation.oidc.http import body_bytes
-
             try:
                 body = json.loads(await body_bytes(request))
             except ValueError as exc:
