@@ -76,10 +76,13 @@ class IAMSmartClient:
         content = await self._call(
             GET_TOKEN, body, encrypted=self.config.encrypt_get_token_body, read_retry=False
         )
+        access_token, open_id = content.get("accessToken"), content.get("openID")
+        if not _short_text(access_token) or not _short_text(open_id):
+            raise UpstreamProtocolError("getToken content has no accessToken or openID")
         try:
             return TokenResult(
-                access_token=str(content["accessToken"]),
-                open_id=str(content["openID"]),
+                access_token=access_token,
+                open_id=open_id,
                 user_type=str(content.get("userType") or "default"),
                 last_modified_date=(
                     None
@@ -90,8 +93,8 @@ class IAMSmartClient:
                 expires_in_ms=int(content.get("expiresIn") or 0),
                 scope=str(content.get("scope") or ""),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamProtocolError("getToken content incomplete") from exc
+        except (TypeError, ValueError, OverflowError) as exc:  # int(1e400) is OverflowError
+            raise UpstreamProtocolError("getToken content has bad times") from exc
 
     async def fetch_cek(self) -> tuple[str, int]:
         """``getKey``: the wrapped CEK (``secretKey``) and its expiry (ms epoch)."""
@@ -171,7 +174,7 @@ def _serialise(body: Mapping[str, Any] | None, cek: bytes | None) -> str:
 def _envelope(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise UpstreamProtocolError(f"iAM Smart HTTP {response.status_code}: not JSON") from exc
     if not isinstance(data, dict) or "code" not in data:
         raise UpstreamProtocolError(f"iAM Smart HTTP {response.status_code}: no envelope")
@@ -184,11 +187,16 @@ def _open_content(content: Any, cek: bytes | None, cache: CekCache, path: str) -
     if isinstance(content, str) and cek is not None:
         try:
             opened = json.loads(crypto.decrypt(cek, content))
-        except (crypto.CryptoError, ValueError) as exc:
+        except (crypto.CryptoError, ValueError, RecursionError) as exc:
             raise UpstreamProtocolError(f"cannot open {path} content") from exc
         if isinstance(opened, dict):
             return opened
     raise UpstreamProtocolError(f"unexpected {path} content")
+
+
+def _short_text(value: object) -> bool:
+    """A non-empty string of at most 2048 characters (tokens and identifiers)."""
+    return isinstance(value, str) and 0 < len(value) <= 2048
 
 
 def _expiry_ms(content: Mapping[str, Any]) -> int:
@@ -198,7 +206,7 @@ def _expiry_ms(content: Mapping[str, Any]) -> int:
     try:
         issue_at = int(content.get("issueAt") or 0)
         expires_in = int(content.get("expiresIn") or 0)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise UpstreamProtocolError("getKey content has bad times") from exc
     if issue_at and expires_in > issue_at:
         return expires_in

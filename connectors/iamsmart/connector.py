@@ -45,8 +45,8 @@ from federation.identity import Assurance, Attr, IdentityRecord
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
-STATE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_TX_ID = re.compile(r"^<T=(.+)>$")
+STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
+_TX_ID = re.compile(r"<T=(.+)>")
 
 
 def new_state() -> str:
@@ -88,7 +88,7 @@ class IAMSmartConnector:
     # --- CallbackConnector ---------------------------------------------------------
     def login_redirect(self, *, state: str, user_agent: str, language: str) -> LoginRedirect:
         """The ``getQR`` URL for one journey (§1.3)."""
-        if not STATE_PATTERN.match(state):
+        if not STATE_PATTERN.fullmatch(state):
             raise ValueError("state must match [A-Za-z0-9_-]{1,36}")
         cfg = self.config
         source = source_for_user_agent(user_agent)
@@ -117,7 +117,9 @@ class IAMSmartConnector:
     ) -> IdentityRecord:
         """Callback → ``getToken`` → :class:`IdentityRecord` (no attributes yet)."""
         state = params.get("state") or ""
-        if not secrets.compare_digest(state.encode(), expected_state.encode()):
+        if not expected_state or not secrets.compare_digest(
+            state.encode(), expected_state.encode()
+        ):
             raise UpstreamProtocolError(
                 "iAM Smart callback state does not match the journey", message_key="upstream.state"
             )
@@ -207,7 +209,7 @@ class IAMSmartConnector:
         """Open a result callback (``{txID, code, message, secretKey?, content}``)."""
         try:
             envelope = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
             raise UpstreamProtocolError("result callback is not JSON") from exc
         if not isinstance(envelope, dict):
             raise UpstreamProtocolError("result callback is not an object")
@@ -228,7 +230,7 @@ class IAMSmartConnector:
             cek = await self.cek.get(self.client)
         try:
             fields = json.loads(crypto.decrypt(cek, content))
-        except (crypto.CryptoError, ValueError) as exc:
+        except (crypto.CryptoError, ValueError, RecursionError) as exc:
             raise UpstreamProtocolError("result callback content cannot be opened") from exc
         if not isinstance(fields, dict):
             raise UpstreamProtocolError("result callback content is not an object")
@@ -258,7 +260,7 @@ def _session(identity: IdentityRecord) -> dict[str, Any]:
 def _ticket_id(tx_id: object) -> str:
     if not isinstance(tx_id, str) or not tx_id:
         raise UpstreamProtocolError("result callback has no txID")
-    match = _TX_ID.match(tx_id)
+    match = _TX_ID.fullmatch(tx_id)
     return match.group(1) if match else tx_id
 
 
