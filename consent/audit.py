@@ -118,11 +118,11 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 _APPEND_LUA = """
-local head = redis.call('HMGET', KEYS[2], 'seq', 'hash')
+local head = redis.call('HMGET', KEYS[2], 'seq', 'hash', 'id')
 local seq = tonumber(head[1] or '0')
 local hash = head[2] or ARGV[7]
 if seq ~= tonumber(ARGV[1]) or hash ~= ARGV[2] then
-  return {'conflict', tostring(seq), hash}
+  return {'conflict', tostring(seq), hash, head[3] or ''}
 end
 local guards = cjson.decode(ARGV[5])
 for i, g in ipairs(guards) do
@@ -240,6 +240,9 @@ class AuditChain:
                 return Appended(stream_id=result[1], seq=seq + 1, hash=digest)
             if status == "guard":
                 raise GuardFailed(int(result[1]) - 1)
+            if int(result[1]) == seq + 1 and result[2] == digest:
+                # our own entry: the client library retried after a lost reply
+                return Appended(stream_id=result[3], seq=seq + 1, hash=digest)
             seq, prev = int(result[1]), result[2]
             if attempt > 3:
                 await asyncio.sleep(0.001 * min(attempt, 20))
