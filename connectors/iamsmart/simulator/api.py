@@ -25,8 +25,8 @@ from connectors.iamsmart.simulator.state import Cek, SimulatorState, Ticket, now
 from connectors.iamsmart.sources import ALL_SOURCES
 
 MAX_BODY = 1_000_000
-_STATE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_NONCE = re.compile(r"^[\x21-\x7e]{1,36}$")
+_STATE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
+_NONCE = re.compile(r"[\x21-\x7e]{1,36}")
 
 
 class SimError(Exception):
@@ -60,11 +60,13 @@ async def verify_request(request: Request) -> tuple[RegisteredClient, str]:
     if any(value is None or value == "" for value in headers.values()):
         raise SimError("D20003", "missing signing header")
     client_id, method, timestamp, nonce, given = (str(v) for v in headers.values())
-    if not timestamp.isdigit() or len(timestamp) > 15 or not _NONCE.match(nonce):
+    if (
+        not (timestamp.isascii() and timestamp.isdigit())
+        or len(timestamp) > 15
+        or not _NONCE.fullmatch(nonce)
+    ):
         raise SimError("D20003", "malformed timestamp or nonce")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise SimError("D20003", "body too large")
+    raw = await _read_body(request)
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,10 +87,22 @@ async def verify_request(request: Request) -> tuple[RegisteredClient, str]:
     return client, body
 
 
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with D20003 as soon as it passes :data:`MAX_BODY` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise SimError("D20003", "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text) if text else None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise SimError("D20003", "body is not JSON") from exc
     if not isinstance(value, dict):
         raise SimError("D20003", "body is not a JSON object")
@@ -205,12 +219,14 @@ def _ticket(sim: Any, client: RegisteredClient, body: dict[str, Any], kind: str)
     scope = "eidapi_profiles" if kind == "profile" else "eidapi_formFilling"
     if scope not in grant.scopes:
         raise SimError("D20011")
-    if body.get("redirectURI") not in client.redirect_uris:
+    redirect_uri = body.get("redirectURI")
+    if not isinstance(redirect_uri, str) or redirect_uri not in client.redirect_uris:
         raise SimError("D20008")
-    if body.get("source") not in ALL_SOURCES:
+    source = body.get("source")
+    if not isinstance(source, str) or source not in ALL_SOURCES:
         raise SimError("D20007")
     state = body.get("state")
-    if state is not None and (not isinstance(state, str) or not _STATE.match(state)):
+    if state is not None and (not isinstance(state, str) or not _STATE.fullmatch(state)):
         raise SimError("D20003", "bad state")
     key, allowed = (
         ("profileFields", PROFILE_FIELDS) if kind == "profile" else ("eMEFields", EME_FIELDS)
@@ -232,7 +248,7 @@ def _ticket(sim: Any, client: RegisteredClient, body: dict[str, Any], kind: str)
             client_id=client.client_id,
             persona_id=grant.persona_id,
             fields=tuple(dict.fromkeys(fields)),
-            redirect_uri=str(body["redirectURI"]),
+            redirect_uri=redirect_uri,
             state=state,
             business_id=business_id,
             form_name=str(body.get("formName") or "")[:200],

@@ -34,7 +34,7 @@ from connectors.iamsmart.sources import ALL_SOURCES, is_mobile
 
 router = APIRouter()
 LANGUAGES: tuple[tuple[str, str], ...] = (("zh-HK", "繁"), ("zh-CN", "简"), ("en-US", "EN"))
-_STATE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_STATE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
 
 
 def pick_language(value: str | None) -> str:
@@ -52,9 +52,11 @@ def render(
     sim = request.app.state.sim
 
     def lang_url(code: str) -> str:
+        # A query-only reference: the browser keeps the current path. Writing the path
+        # out would turn a request for ``//evil.example/x`` into a link off-site.
         params = dict(request.query_params)
         params["lang"] = code
-        return f"{request.url.path}?{urlencode(params)}"
+        return f"?{urlencode(params)}"
 
     html = sim.templates.get_template(template).render(
         t=sim.messages[lang],
@@ -99,7 +101,7 @@ async def get_qr(request: Request) -> Response:
     if redirect_uri not in client.redirect_uris:
         return error_page(request, lang, "D20008", "e_redirect")
     state = q.get("state")
-    if state is not None and not _STATE.match(state):
+    if state is not None and not _STATE.fullmatch(state):
         return back_to(redirect_uri, error_code="D20003")
     if q.get("responseType") != "code":
         return back_to(redirect_uri, error_code="D20012", state=state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -63,3 +64,11 @@ def test_auto_approve_skips_pages(tmp_path: Path, keypair) -> None:  # type: ign
 def test_expired_login_page_is_a_trilingual_error(tmp_path: Path, keypair) -> None:  # type: ignore[no-untyped-def]
     r = app_client(tmp_path, keypair).get("/sim/app/login/nope?lang=en-US")
     assert r.status_code == 400 and "D40003" in r.text and "繁" in r.text and "简" in r.text
+
+
+@pytest.mark.parametrize("path", ["//evil.example/x", "/%2F%2Fevil.example/x", "/sim/app/login/x"])
+def test_language_links_never_leave_the_simulator(tmp_path: Path, keypair, path: str) -> None:  # type: ignore[no-untyped-def]
+    page = app_client(tmp_path, keypair).get(path)
+    links = re.findall(r'<a href="([^"]*)" lang=', page.text)
+    assert len(links) == 3, page.text
+    assert all(link.startswith("?") and "lang=" in link for link in links), links

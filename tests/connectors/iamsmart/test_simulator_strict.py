@@ -233,6 +233,7 @@ async def test_connector_recovers_from_stale_cek(
         ({"source": "Nokia_WAP"}, 303, "D20007"),
         ({"responseType": "token"}, 303, "D20012"),
         ({"state": "has spaces and is far too long for iAM Smart 0123456789"}, 303, "D20003"),
+        ({"state": "ok\n"}, 303, "D20003"),
     ],
 )
 async def test_get_qr_refusals(
@@ -255,3 +256,30 @@ async def test_get_qr_refusals(
         assert r.headers["location"].startswith(receiver.callback)
     else:
         assert code in r.text and "<html" in r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"redirectURI": [1]}, "D20008"),
+        ({"redirectURI": {"a": 1}}, "D20008"),
+        ({"source": ["PC_Browser"]}, "D20007"),
+        ({"state": "s1\n"}, "D20003"),
+    ],
+)
+async def test_initiate_request_with_wrongly_typed_fields(
+    simulator: RunningSim,
+    receiver: Receiver,
+    connector: IAMSmartConnector,
+    change: dict,
+    code: str,
+) -> None:
+    cek, token = await _session(simulator, connector.config.private_key)
+    body = {**profile_body(token, receiver.callback), **change}
+    sealed = crypto.encrypt(cek, json.dumps(body).encode())
+    assert (await post(simulator, PROFILE_PATH, json.dumps({"content": sealed})))["code"] == code
+
+
+async def test_oversized_body_is_refused(simulator: RunningSim) -> None:
+    body = json.dumps({"code": "x" * 1_000_001, "grantType": "authorization_code"})
+    assert (await post(simulator, TOKEN_PATH, body))["code"] == "D20003"
