@@ -238,6 +238,13 @@ class Pages:
             key = f"attr.{attribute}"
             return catalogue.text(key) if catalogue.has(key) else attribute
 
+        def form_action(url: str) -> str:
+            """A same-origin form action carries the shown language, so that the answer
+            (a re-render or an error page) stays in it."""
+            if url.startswith("/") and not url.startswith(("//", "/\\")):
+                return url_with_lang(url, locale)
+            return safe_href(url)
+
         def optional_text(key: str, fallback: str | None = None) -> str:
             if catalogue.has(key):
                 return catalogue.text(key)
@@ -263,6 +270,7 @@ class Pages:
             "pick": lambda text: pick(text, locale),
             "attr_label": attr_label,
             "optional_text": optional_text,
+            "form_action": form_action,
             "mask": mask_value,
             "switcher": switcher,
             "support": self.support,

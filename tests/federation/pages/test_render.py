@@ -126,6 +126,7 @@ def test_consent_form_rules(client: TestClient) -> None:
     csrf = [i for i in inputs if i.get("name") == "csrf_token"]
     assert len(csrf) == 1 and csrf[0]["type"] == "hidden"
     assert client.app.state.pages.check_csrf(csrf[0]["value"], JOURNEY_ID)
+    assert elements(html, "form")[0]["action"] == "/consent?lang=en"  # answers stay in English
     buttons = elements(html, "button")
     assert [b["value"] for b in buttons] == ["agree", "decline"]
     assert buttons[0]["class"] == buttons[1]["class"], "agree and decline must look the same"
