@@ -176,7 +176,7 @@ def decode_jwt(
         raise InvalidJWS("not a compact JWS")
     try:
         header = json.loads(base64.urlsafe_b64decode(raw.split(b".")[0] + b"=="))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…"
         raise InvalidJWS("malformed JWS header") from exc
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise InvalidJWS("JWS header has no alg")
@@ -200,7 +200,7 @@ def decode_jwt(
             continue
         try:
             claims = json.loads(obj.payload)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidJWS("payload is not JSON") from exc
         if not isinstance(claims, dict):
             raise InvalidJWS("payload is not a JSON object")
