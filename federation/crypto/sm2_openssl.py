@@ -5,10 +5,10 @@ multiplications; Python only hashes and encodes.
 
 Two ways to reach OpenSSL, giving identical signatures:
 
-* ``digest`` — the documented one (man SM2(7)): an ``EVP_PKEY_CTX`` with the distinguishing
-  ID set by ``EVP_PKEY_CTX_set1_id`` and ``EVP_DigestSign``/``EVP_DigestVerify`` with SM3.
-  One initialised template context is copied per operation (``EVP_MD_CTX_copy_ex``).
-* ``prehashed`` (default, measured faster, see docs/crypto.md) — Z is computed once per key
+* ``digest`` (default) — the documented one (man SM2(7)): an ``EVP_PKEY_CTX`` with the
+  distinguishing ID set by ``EVP_PKEY_CTX_set1_id`` and ``EVP_DigestSign``/``EVP_DigestVerify``
+  with SM3. One initialised template context is copied per operation (``EVP_MD_CTX_copy_ex``).
+* ``prehashed`` (within noise of ``digest``, see docs/crypto.md) — Z is computed once per key
   and ID here (:func:`.sm2_curve.compute_z`), e = SM3(Z ‖ M) per message, and OpenSSL signs
   or verifies e with ``EVP_PKEY_sign``/``EVP_PKEY_verify`` on pooled contexts.
 
