@@ -1,9 +1,10 @@
 """The audit chain (DESIGN §5, §6): an append-only, SM3-linked Redis stream.
 
-Every entry carries ``seq`` (1, 2, …), ``ts`` (epoch ms), ``actor``, ``action``,
-``objects`` (ids only, never PII, as canonical JSON), ``prev`` (the hash of the entry
-before, 64 zeros for the first) and ``hash`` = SM3 over the canonical JSON of the other
-six fields (eIDAS ``HashAndCounterGenerator``; anchors §3.5 item 10).
+Every entry carries ``seq`` (1, 2, …), ``ts`` (epoch ms), ``nonce`` (random, so two
+identical events never share a hash), ``actor``, ``action``, ``objects`` (ids only, never
+PII, as canonical JSON), ``prev`` (the hash of the entry before, 64 zeros for the first)
+and ``hash`` = SM3 over the canonical JSON of the other seven fields (eIDAS
+``HashAndCounterGenerator``; anchors §3.5 item 10).
 
 Appending is compare-and-set: Python hashes the entry against the head it read
 (``Keys.AUDIT_HEAD``), and one Lua script checks that the head is unchanged, checks the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,7 +39,7 @@ from federation.storage.keys import Keys
 log = logging.getLogger("idbridge.consent.audit")
 
 GENESIS = "0" * 64
-ENTRY_FIELDS: tuple[str, ...] = ("seq", "ts", "actor", "action", "objects", "prev")
+ENTRY_FIELDS: tuple[str, ...] = ("seq", "ts", "nonce", "actor", "action", "objects", "prev")
 
 
 class Action(StrEnum):
@@ -215,6 +217,7 @@ class AuditChain:
             entry: dict[str, Any] = {
                 "seq": seq + 1,
                 "ts": int(time.time() * 1000),
+                "nonce": secrets.token_hex(8),
                 "actor": event.actor,
                 "action": event.action,
                 "objects": dict(event.objects),
@@ -296,6 +299,7 @@ def _stream_fields(entry: dict[str, Any], digest: str) -> list[str]:
     return [
         "seq", str(entry["seq"]),
         "ts", str(entry["ts"]),
+        "nonce", entry["nonce"],
         "actor", entry["actor"],
         "action", entry["action"],
         "objects", canonical_json(entry["objects"]).decode(),
@@ -317,6 +321,7 @@ def parse_entry(stream_id: str, fields: dict[str, str]) -> dict[str, Any]:
             "id": stream_id,
             "seq": int(fields["seq"]),
             "ts": int(fields["ts"]),
+            "nonce": fields["nonce"],
             "actor": fields["actor"],
             "action": fields["action"],
             "objects": json.loads(fields["objects"]),

@@ -64,6 +64,7 @@ class AuditEntry(BaseModel):
     id: str
     seq: int
     ts: int = Field(description="Epoch milliseconds.")
+    nonce: str
     actor: str
     action: str
     objects: dict[str, Any]
