@@ -18,7 +18,8 @@ Owns the OIDC/OAuth 2 protocol layer, one module per spec:
 - ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``registration`` (RFC 7591);
 - ``session`` — the bridge session record (prompt, max_age, logout);
 - ``logout`` — RP-initiated logout 1.0 and the back-channel logout sender;
-- ``subject`` — public and pairwise subject identifiers (OIDC Core §8);
+- ``sealing`` — SM4-GCM sealing of the claims a code or token carries;
+- ``models``, ``params``, ``http``, ``files``, ``seam`` — shared types, parsing, the journey API;
 - ``provider`` — :class:`OidcProvider`, the object that ties these together;
 - ``router`` — the thin FastAPI adapter (:func:`oidc_router`).
 

@@ -99,7 +99,8 @@ class Grant:
     """What the journey grants the RP for one authorization (after login and consent)."""
 
     subject: str
-    """The RP-facing ``sub`` (see :func:`federation.oidc.subject.subject_for`)."""
+    """The RP-facing ``sub`` (pairwise or public, :mod:`mappings.subjects`; the sector of a
+    pairwise client is :attr:`Client.sector`)."""
     scopes: tuple[str, ...]
     """Scopes granted (a subset of the requested ones; must include ``openid``)."""
     auth_time: int

@@ -17,7 +17,6 @@ from federation.oidc.clients import (
     load_static_clients,
 )
 from federation.oidc.config import OidcConfig
-from federation.oidc.sealing import Sealer
 from federation.oidc.signing import KeySetSigner, TokenSigner, load_or_create_keyset
 from federation.oidc.store import TokenStore
 from federation.settings import Settings
@@ -65,8 +64,6 @@ class OidcProvider:
     secrets: ClientSecrets
     signer: TokenSigner
     pairwise_salt: bytes
-    sealer: Sealer
-    """SM4-GCM for the consented claims codes and tokens carry (PII at rest)."""
     initial_access_token: str | None = None
     consent_checker: ConsentChecker = field(default_factory=AllConsentsActive)
     clock: Callable[[], int] = now
@@ -92,11 +89,6 @@ class OidcProvider:
             pairwise_salt=salt.encode("utf-8")
             if salt
             else load_hex_secret(None, settings.data_dir / "pairwise-salt.key"),
-            sealer=Sealer(
-                bytes.fromhex(settings.pii_key.get_secret_value())
-                if settings.pii_key
-                else load_hex_secret(None, settings.data_dir / "oidc-pii.key")[:16]
-            ),
             initial_access_token=token.get_secret_value() if token else None,
         )
 

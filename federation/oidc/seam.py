@@ -15,14 +15,17 @@ consent fail at ``/userinfo``, refresh and introspection.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Literal
 
 import redis.asyncio as aioredis
 
+from federation.identity import now as wall_clock
 from federation.oidc.authorize import error_redirect, validate_authorization_request, with_query
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest, Grant
 from federation.oidc.provider import OidcProvider
+from federation.oidc.sealing import seal
 from federation.oidc.session import Session
 from federation.oidc.store import Revoked, TokenStore, digest, new_secret
 from federation.storage.keys import Keys
@@ -49,7 +52,9 @@ async def issue_authorization_code(
     request: AuthorizationRequest,
     grant: Grant,
     *,
-    provider: OidcProvider,
+    clock: Callable[[], int] = wall_clock,
+    code_ttl: int = CODE_TTL,
+    provider: OidcProvider | None = None,
 ) -> str:
     """Store a single-use code for ``grant`` and return the redirect URL with ``code``,
     ``state`` and ``iss`` (RFC 6749 §4.1.2, RFC 9207). One Redis round trip.
@@ -60,15 +65,18 @@ async def issue_authorization_code(
         raise ValueError("granted scopes must include openid and be among those requested")
     code = new_secret()
     family = secrets.token_urlsafe(16)
-    code_ttl = min(provider.config.code_ttl, CODE_TTL)
+    if provider is not None:
+        clock, code_ttl = provider.clock, provider.config.code_ttl
+    code_ttl = min(code_ttl, CODE_TTL)
+    key = Keys.auth_code(digest(code))
     fields = {
         "client_id": request.client_id,
         "redirect_uri": request.redirect_uri,
         "code_challenge": request.code_challenge,
         "nonce": request.nonce or "",
         "family": family,
-        "exp": str(provider.clock() + code_ttl),
-        "grant": provider.sealer.seal(grant.to_dict(), Keys.auth_code(digest(code))),
+        "exp": str(clock() + code_ttl),
+        "grant": seal(grant.to_dict(), code, key),
     }
     await TokenStore(redis).save_code(
         code,

@@ -32,6 +32,7 @@ from federation.oidc.idtoken import issue_id_token
 from federation.oidc.models import Grant
 from federation.oidc.params import split_spaces
 from federation.oidc.provider import OidcProvider
+from federation.oidc.sealing import seal, unseal
 from federation.oidc.store import Consumed, digest, new_secret
 from federation.storage.keys import Keys
 
@@ -79,7 +80,7 @@ async def _authorization_code(
     record = _usable_code(provider, consumed, client, form.get("redirect_uri"))
     if not hmac.compare_digest(s256(verifier), record["code_challenge"]):
         raise invalid_grant("code_verifier does not match the code_challenge")
-    grant = Grant.from_dict(provider.sealer.unseal(record["grant"], Keys.auth_code(digest(code))))
+    grant = Grant.from_dict(unseal(record["grant"], code, Keys.auth_code(digest(code))))
     await _require_consent(provider, redis, grant)
     return await _issue(
         provider,
@@ -127,7 +128,7 @@ async def _refresh_token(
     if int(record["exp"]) < provider.clock():
         raise invalid_grant("refresh_token has expired")
     grant = Grant.from_dict(
-        provider.sealer.unseal(record["grant"], Keys.refresh_token(digest(presented)))
+        unseal(record["grant"], presented, Keys.refresh_token(digest(presented)))
     )
     granted = split_spaces(record["scope"])
     requested = split_spaces(form.get("scope")) or granted
@@ -176,7 +177,7 @@ async def _issue(
             {
                 **common,
                 "exp": str(now + config.access_token_ttl),
-                "claims": provider.sealer.seal(dict(grant.userinfo_claims), access_key),
+                "claims": seal(dict(grant.userinfo_claims), access, access_key),
             },
             config.access_token_ttl,
         )
@@ -191,7 +192,7 @@ async def _issue(
                 {
                     **common,
                     "exp": str(now + config.refresh_token_ttl),
-                    "grant": provider.sealer.seal(grant.to_dict(), refresh_key),
+                    "grant": seal(grant.to_dict(), refresh, refresh_key),
                 },
                 config.refresh_token_ttl,
             )

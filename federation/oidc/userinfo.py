@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.params import split_spaces
 from federation.oidc.provider import OidcProvider
+from federation.oidc.sealing import unseal
 from federation.oidc.store import digest
 from federation.storage.keys import Keys
 
@@ -58,7 +59,7 @@ async def userinfo(provider: OidcProvider, redis: aioredis.Redis, token: str) ->
         raise bearer_error("invalid_token", "the access token is invalid", 401)
     if "openid" not in split_spaces(record.get("scope")):
         raise bearer_error("insufficient_scope", "the openid scope is required", 403)
-    claims = provider.sealer.unseal(record["claims"], Keys.access_token(digest(token)))
+    claims = unseal(record["claims"], token, Keys.access_token(digest(token)))
     return {**{k: v for k, v in claims.items() if k != "sub"}, "sub": record["sub"]}
 
 

@@ -21,8 +21,10 @@ from joserfc.jwk import KeySet
 from federation.crypto.encoding import raw_to_der
 from federation.crypto.jose import decode_jwt, import_jwk
 from federation.oidc.provider import OidcProvider
+from mappings.subjects import public_subject
 from tests.federation.oidc.harness import (
     ISSUER,
+    PERSON,
     PROFILE,
     SECRETS,
     app,
@@ -141,8 +143,9 @@ async def test_pairwise_and_public_subjects_differ_by_client(
         "RS256",
         token_endpoint_auth_method="client_secret_post",
     )
-    assert public["claims"]["sub"] == "bridge-person-1"
-    assert pairwise["claims"]["sub"] != "bridge-person-1"
+    assert public["claims"]["sub"] == public_subject(provider.pairwise_salt, "iamsmart", PERSON)
+    assert pairwise["claims"]["sub"] != public["claims"]["sub"]
+    assert PERSON not in (pairwise["claims"]["sub"], public["claims"]["sub"])
     assert len(str(pairwise["claims"]["sub"])) == 43  # base64url of a 32-byte HMAC-SM3
     assert SECRETS  # the harness secrets are what authenticated both clients
 

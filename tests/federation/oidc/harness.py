@@ -31,14 +31,13 @@ from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest, Grant
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
-from federation.oidc.sealing import Sealer
 from federation.oidc.seam import issue_authorization_code, session_decision
 from federation.oidc.session import SESSION_COOKIE, create_session, get_session
 from federation.oidc.signing import KeySetSigner, load_or_create_keyset
-from federation.oidc.subject import subject_for
 from federation.settings import Settings
 from federation.storage.keys import Keys
 from federation.storage.runtime import RedisServer
+from mappings.subjects import pairwise_subject, public_subject
 
 ISSUER = "https://testserver"
 CLIENTS_FILE = Path(__file__).with_name("clients.yaml")
@@ -108,10 +107,16 @@ def provider(signing_keys: KeySet, clock: Clock, monkeypatch: pytest.MonkeyPatch
         secrets=ClientSecrets(SERVER_KEY),
         signer=KeySetSigner(signing_keys),
         pairwise_salt=PAIRWISE_SALT,
-        sealer=Sealer(bytes(range(16))),
         initial_access_token="test-initial-access-token-0123456789",
         clock=clock,
     )
+
+
+def rp_subject(provider: OidcProvider, authz: AuthorizationRequest) -> str:
+    """The RP-facing ``sub`` as the journey computes it (:mod:`mappings.subjects`)."""
+    if authz.client.subject_type == "public":
+        return public_subject(provider.pairwise_salt, "iamsmart", PERSON)
+    return pairwise_subject(provider.pairwise_salt, authz.client.sector, "iamsmart", PERSON)
 
 
 def grant_for(
@@ -137,7 +142,7 @@ def grant_for(
         if name in known
     }
     return Grant(
-        subject=subject_for(authz.client, PERSON, provider.pairwise_salt),
+        subject=rp_subject(provider, authz),
         bridge_subject=PERSON,
         scopes=authz.scopes,
         auth_time=auth_time if auth_time is not None else provider.clock(),

@@ -10,7 +10,6 @@ import pytest
 from federation.oidc.clients import Client, ClientSecrets, load_static_clients
 from federation.oidc.config import OidcConfig
 from federation.oidc.provider import OidcProvider
-from federation.oidc.subject import subject_for
 from federation.settings import Settings
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "clients.yaml.example"
@@ -55,15 +54,10 @@ def test_secret_check_is_exact(tmp_path: Path) -> None:
         ClientSecrets(b"short")
 
 
-def test_pairwise_subjects_differ_by_sector() -> None:
+def test_sector_defaults_to_the_redirect_host() -> None:
     base = load_static_clients(EXAMPLE)["gd-eservice-demo"]
-    other = base.model_copy(update={"sector_identifier": "other.example.cn"})
-    salt = b"0123456789abcdef"
-    assert subject_for(base, "p1", salt) == subject_for(base, "p1", salt)
-    assert subject_for(base, "p1", salt) != subject_for(other, "p1", salt)
-    assert subject_for(base, "p1", salt) != subject_for(base, "p2", salt)
-    public = base.model_copy(update={"subject_type": "public"})
-    assert subject_for(public, "p1", salt) == "p1"
+    assert base.sector == "eservice.example.gd.gov.cn"
+    assert base.model_copy(update={"sector_identifier": "gd.gov.cn"}).sector == "gd.gov.cn"
 
 
 def test_provider_from_settings_shares_generated_keys(tmp_path: Path) -> None:
@@ -82,7 +76,6 @@ def test_provider_from_settings_shares_generated_keys(tmp_path: Path) -> None:
 def test_provider_refuses_a_client_without_a_signing_key(tmp_path: Path) -> None:
     from federation.crypto.keyset import KeySet
     from federation.oidc.clients import ClientRegistry
-    from federation.oidc.sealing import Sealer
     from federation.oidc.signing import KeySetSigner
 
     clients = load_static_clients(EXAMPLE)
@@ -94,5 +87,4 @@ def test_provider_refuses_a_client_without_a_signing_key(tmp_path: Path) -> None
             secrets=ClientSecrets(bytes(32)),
             signer=KeySetSigner(KeySet.generate(["ES256"])),
             pairwise_salt=bytes(16),
-            sealer=Sealer(bytes(16)),
         )

@@ -243,13 +243,14 @@ async def _dump(redis: aioredis.Redis) -> str:
     return " ".join(parts)
 
 
-def test_sealed_claims_do_not_open_in_another_record() -> None:
+def test_sealed_claims_open_only_with_their_secret_and_record() -> None:
     import pytest
 
-    from federation.oidc.sealing import Sealer
+    from federation.oidc.sealing import seal, unseal
 
-    sealer = Sealer(bytes(range(16)))
-    sealed = sealer.seal({"name": "陳大文"}, "idb:at:one")
-    assert sealer.unseal(sealed, "idb:at:one") == {"name": "陳大文"}
+    sealed = seal({"name": "陳大文"}, "token-1", "idb:at:one")
+    assert unseal(sealed, "token-1", "idb:at:one") == {"name": "陳大文"}
     with pytest.raises(ValueError):
-        sealer.unseal(sealed, "idb:at:two")
+        unseal(sealed, "token-1", "idb:at:two")
+    with pytest.raises(ValueError):
+        unseal(sealed, "token-2", "idb:at:one")
