@@ -122,6 +122,8 @@ def _routes(app: FastAPI, state: DemoState) -> None:
         response = RedirectResponse(url, 303)
         response.set_cookie(LOGIN_COOKIE, pending.state, max_age=900, httponly=True,
                             samesite="lax", secure=state.secure_cookies)  # fmt: skip
+        response.set_cookie(pages.LANG_COOKIE, locale, max_age=365 * 86400, httponly=True,
+                            samesite="lax")  # fmt: skip
         return response
 
     @app.get("/callback")
