@@ -8,7 +8,8 @@ ours), the internal identity record (``federation.identity``), settings, the sto
 Layering, bottom to top (a module may import only its own layer and those below):
 
 1. ``federation.crypto``, ``federation.identity``, ``federation.settings``,
-   ``federation.storage``, ``federation.logs``
+   ``federation.storage``, ``federation.logs``, ``federation.web`` (request ids, security
+   headers) and ``federation.pages`` (templates, catalogues, locale, CSRF)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)
 3. ``federation.journey``, ``federation.oidc``, ``federation.saml``
 4. ``federation.app``, ``federation.cli``
