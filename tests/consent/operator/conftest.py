@@ -17,7 +17,7 @@ from consent.operator.api import router
 from consent.operator.roles import Role
 from consent.services import ConsentServices, build_consent_services
 from consent.signing import JwksVerifier, KeySetSigner
-from federation.app import create_app
+from federation.app import create_base_app
 from federation.crypto.keyset import KeySet
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
@@ -47,7 +47,7 @@ def services(redis: aioredis.Redis, keyset: KeySet, revoker: RecordingRevoker) -
 
 @pytest.fixture
 def app(redis_server: RedisServer, services: ConsentServices) -> FastAPI:
-    app = create_app(Settings(redis_url=redis_server.url, pii_key=PII_KEY.hex()))
+    app = create_base_app(Settings(redis_url=redis_server.url, pii_key=PII_KEY.hex()))
     app.state.consent = services
     app.include_router(router)
     return app
