@@ -46,6 +46,37 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = Field(
         False, description="Honour X-Forwarded-* from a TLS-terminating proxy."
     )
+    connectors_file: Path | None = Field(
+        None,
+        description="YAML of upstream connectors (deploy/connectors.yaml.example); unset: the "
+        "iAM Smart connector from IDBRIDGE_IAMSMART_* variables, if they are set.",
+    )
+    default_mapping_profile: str = Field(
+        "oidc-standard",
+        description="Mapping profile (name or path) for clients whose mapping_profile is "
+        "'default'.",
+    )
+    journey_ttl: int = Field(
+        1200, ge=60, le=7200, description="Lifetime of one login journey in Redis, seconds."
+    )
+    session_ttl: int = Field(
+        1800,
+        ge=0,
+        le=86400,
+        description="Lifetime of the bridge session (prompt=none, max_age, id_token_hint), "
+        "seconds; 0 disables single sign-on.",
+    )
+    csrf_secret: SecretStr | None = Field(
+        None,
+        description="Key for CSRF tokens (any string, ≥ 32 chars); unset: derived from the "
+        "pairwise salt, so every worker agrees.",
+    )
+    support_email: str | None = Field(None, description="Support e-mail shown on every page.")
+    support_phone: str | None = Field(None, description="Support phone shown on every page.")
+    support_url: str | None = Field(None, description="Support/help page URL shown on every page.")
+    consent_manage_url: str = Field(
+        "/consents", description="Where people list and withdraw their consents (linked)."
+    )
 
 
 @lru_cache(maxsize=1)
