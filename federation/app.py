@@ -1,13 +1,20 @@
-"""The FastAPI app factory (top layer): wires settings, Redis, middleware, error handling
-and the routers of every front end.
+"""The FastAPI app factory (top layer): wires settings, Redis, key sets, clients, the
+upstream connector, mapping profiles, consent, pages and the routers of every front end.
 
-``create_app()`` is what ``uvicorn --factory`` and the tests call.
+- :func:`create_app` — the whole bridge; what ``uvicorn --factory`` (``idbridge serve``)
+  and the flow tests run;
+- :func:`create_base_app` — middleware, error handling, health and Redis only, for tests
+  that mount one router on their own.
+
+At start-up (when Redis is up) :func:`federation.journey.wiring.start_bridge` builds the
+consent services with the OIDC revoker (tokens + back-channel logout) and installs the
+consent checker on the provider.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -17,15 +24,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation import logs
 from federation.logs import request_id_var
+from federation.pages import ErrorKind, Pages
 from federation.settings import Settings, get_settings
 from federation.storage.client import connect
 from federation.web import RequestContextMiddleware
 
 log = logging.getLogger("idbridge.app")
 
+Hook = Callable[[FastAPI], Awaitable[None]]
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the bridge's ASGI app from ``settings`` (default: the environment)."""
+    """The whole bridge from ``settings`` (default: the environment)."""
+    from federation.journey.wiring import install_bridge
+
+    app = create_base_app(settings)
+    install_bridge(app)
+    return app
+
+
+def create_base_app(settings: Settings | None = None) -> FastAPI:
+    """Middleware, error handlers, ``/healthz``, ``/readyz`` and Redis (``app.state.redis``).
+
+    ``app.state.start_hooks`` / ``stop_hooks`` run after Redis connects / before it closes.
+    """
     settings = settings or get_settings()
     logs.configure(settings.log_level)
 
@@ -35,8 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RuntimeError("IDBRIDGE_REDIS_URL is not set (or use --embedded-redis)")
         app.state.redis = connect(settings.redis_url)
         try:
+            for hook in app.state.start_hooks:
+                await hook(app)
             yield
         finally:
+            for hook in reversed(app.state.stop_hooks):
+                await hook(app)
             await app.state.redis.aclose()
 
     app = FastAPI(
@@ -47,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.start_hooks = []
+    app.state.stop_hooks = []
     app.add_middleware(RequestContextMiddleware, hsts=settings.issuer.startswith("https://"))
     _install_error_handlers(app)
     _install_health(app)
@@ -70,11 +98,33 @@ def _install_health(app: FastAPI) -> None:
         return JSONResponse({"status": "ok", "redis": "up"})
 
 
+def wants_html(request: Request) -> bool:
+    """A person's browser (``Accept`` names ``text/html``) rather than an API client."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _pages(request: Request) -> Pages:
+    pages = getattr(request.app.state, "pages", None)
+    if pages is None:
+        pages = request.app.state.pages = Pages(
+            request.app.state.settings, csrf_secret=b"error pages have no forms"
+        )
+    return pages
+
+
+def _page(request: Request, kind: ErrorKind, status: int) -> Response:
+    pages = _pages(request)
+    return pages.render_error(kind, pages.locale_for(request), request=request, status_code=status)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    """Bad input gets a clear JSON error with an OAuth-style code, never a stack trace."""
+    """Bad input gets a clear error — a trilingual page for people, JSON with an
+    OAuth-style code for APIs — never a stack trace."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if wants_html(request):
+            return _page(request, ErrorKind.INVALID_REQUEST, 400)
         fields = sorted({".".join(str(p) for p in err.get("loc", ())[1:]) for err in exc.errors()})
         return JSONResponse(
             {
@@ -90,6 +140,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 401: "invalid_token"}.get(
             exc.status_code, "invalid_request"
         )
+        if wants_html(request) and exc.status_code != 401:
+            kind = (
+                ErrorKind.NOT_FOUND if exc.status_code in (404, 405) else ErrorKind.INVALID_REQUEST
+            )
+            return _page(request, kind, exc.status_code)
         return JSONResponse(
             {
                 "error": code,
@@ -103,6 +158,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)
+        if wants_html(request):
+            return _page(request, ErrorKind.SERVER_ERROR, 500)
         return JSONResponse(
             {
                 "error": "server_error",

@@ -1,0 +1,80 @@
+"""The two hooks that join consent and OIDC (DESIGN §5), wired by the app factory:
+
+- :class:`OidcGrantRevoker` implements ``consent.lifecycle.GrantRevoker``: a withdrawn,
+  revoked or expired consent revokes the RP's tokens for that person
+  (:func:`federation.oidc.seam.revoke_grants_for`) and sends an OIDC back-channel logout
+  token where the RP registered a ``backchannel_logout_uri``;
+- :class:`StoreConsentChecker` implements ``federation.oidc.provider.ConsentChecker``:
+  tokens whose consent is no longer active fail at ``/userinfo``, refresh and
+  introspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import httpx
+import redis.asyncio as aioredis
+
+from consent.store import ConsentNotFound, ConsentStore
+from federation.oidc.logout import send_backchannel_logout
+from federation.oidc.provider import OidcProvider
+from federation.oidc.seam import revoke_grants_for
+
+log = logging.getLogger("idbridge.journey.bindings")
+
+
+class OidcGrantRevoker:
+    """``GrantRevoker`` over the OIDC token store and back-channel logout."""
+
+    def __init__(
+        self,
+        provider: OidcProvider,
+        redis: aioredis.Redis,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.provider = provider
+        self.redis = redis
+        self.http = http
+
+    async def revoke_for(self, subject: str, client_id: str, *, reason: str) -> None:
+        """Revoke ``client_id``'s tokens for ``subject`` and tell the RP (once per sub/sid)."""
+        revoked = await revoke_grants_for(self.redis, subject, client_id)
+        log.info(
+            "grants revoked",
+            extra={"fields": {"client_id": client_id, "families": len(revoked)}},
+        )
+        client = await self.provider.clients.get(self.redis, client_id)
+        if client is None or not client.backchannel_logout_uri:
+            return
+        told: set[tuple[str, str]] = set()
+        for family in revoked:
+            key = (family.subject, family.sid)
+            if key in told or not (family.subject or family.sid):
+                continue
+            told.add(key)
+            await send_backchannel_logout(
+                self.provider,
+                client,
+                sub=family.subject or None,
+                sid=family.sid or None,
+                http=self.http,
+            )
+
+
+class StoreConsentChecker:
+    """``ConsentChecker``: a consent is active while its record is active and unexpired."""
+
+    def __init__(self, store: ConsentStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def consent_active(self, redis: aioredis.Redis, consent_id: str) -> bool:
+        """True while the consent ``consent_id`` stands."""
+        try:
+            record = await self.store.get(consent_id)
+        except ConsentNotFound:
+            return False
+        return record.is_valid_at(int(self.clock()))

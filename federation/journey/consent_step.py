@@ -1,0 +1,297 @@
+"""Mapping and consent (DESIGN §3 steps 4–5; §5).
+
+:func:`to_consent` maps the identity with the client's profile, skips the page when a
+remembered, still-valid consent covers the same RP, purpose, notice version and values
+(``ConsentLifecycle.find_remembered``), and otherwise shows the consent page.
+:func:`submit` handles its form: CSRF bound to the journey, Decline (``consent.denied``,
+``access_denied`` to the RP), person-supplied values validated (a re-render keeps what was
+typed), the separate cross-boundary box, optional items switched off. The consent record
+is stored durably (the store's acknowledged write) **before** the code is issued; the done
+page offers the signed receipt and the way back to the RP (:func:`finish`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from consent.capture import ConsentChoices, capture
+from federation.identity import now
+from federation.journey import failures
+from federation.journey.consent_view import (
+    attribute_view,
+    notice_for,
+    release_items,
+    relying_party_view,
+    supplied_attributes,
+    supplied_view,
+    texts,
+)
+from federation.journey.context import Journey
+from federation.journey.finish import build_grant, issue_code
+from federation.journey.record import JourneyRecord
+from federation.journey.sso import bridge_subject
+from federation.oidc.authorize import error_redirect
+from federation.oidc.errors import RedirectableError
+from federation.oidc.models import Grant
+from federation.oidc.seam import consent_decision
+from federation.pages import (
+    CROSS_BOUNDARY_YES,
+    DECISION_AGREE,
+    DECISION_DECLINE,
+    FORM_CROSS_BOUNDARY,
+    FORM_CSRF,
+    FORM_DECISION,
+    FORM_RELEASE,
+    ConsentDonePage,
+    ConsentPage,
+    ErrorKind,
+)
+from mappings import MappingError, Profile, ReleaseRequest, UserSuppliedField
+
+log = logging.getLogger("idbridge.journey.consent")
+
+CONSENT_PATH = "/journey/consent"
+FINISH_PATH = "/journey/finish"
+RECEIPT_PATH = "/journey/receipt"
+
+
+def release_request(record: JourneyRecord) -> ReleaseRequest:
+    """What the RP asked for, as the mapping engine reads it."""
+    client = record.authz.client
+    return ReleaseRequest(
+        client_id=client.client_id,
+        scopes=list(record.authz.scopes),
+        claims_request=dict(record.authz.claims) if record.authz.claims else None,
+        sector_identifier=client.sector,
+        subject_type=client.subject_type,
+        locale=record.locale,
+    )
+
+
+async def _mapping_failed(
+    journey: Journey, request: Request, record: JourneyRecord, exc: MappingError
+) -> Response:
+    log.info("mapping failed", extra={"fields": {"attribute": exc.attribute, "reason": exc.reason}})
+    return await failures.fail(
+        journey,
+        request,
+        record,
+        ErrorKind.MAPPING_INVALID_VALUE,
+        "server_error",
+        "an attribute from the identity provider failed validation",
+    )
+
+
+async def _previous_values(
+    journey: Journey, person: str, client_id: str, fields: list[UserSuppliedField]
+) -> dict[str, str]:
+    """What the person typed last time at this RP (sealed with their current consent)."""
+    if not fields:
+        return {}
+    store = journey.consent.store
+    current = await store.current(person, client_id)
+    if current is None or not current.has_sealed_pii:
+        return {}
+    sealed = await store.get_sealed_values(current.id)
+    found: dict[str, str] = {}
+    for field in fields:
+        for claim in field.claims:
+            try:
+                found[field.attribute] = field.validate(sealed[claim])
+                break
+            except (KeyError, MappingError):
+                continue
+    return found
+
+
+async def to_consent(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """Map, then skip the page for a remembered consent or show it."""
+    await journey.store.update(record, stage="consent")
+    identity = record.identity
+    assert identity is not None
+    client = record.authz.client
+    profile = journey.profiles.for_client(client)
+    wanted = release_request(record)
+    fields = profile.user_supplied(wanted)
+    person = bridge_subject(identity, journey.salt)
+    previous = await _previous_values(journey, person, client.client_id, fields)
+    try:
+        release = profile.release(identity, wanted, salt=journey.salt, supplied=previous)
+    except MappingError as exc:
+        return await _mapping_failed(journey, request, record, exc)
+    remembered = None
+    if all(f.attribute in previous for f in fields if f.essential):
+        notice = notice_for(client, journey.notice)
+        items = release_items(release, supplied_attributes(fields))
+        remembered = await journey.consent.lifecycle.find_remembered(person, notice, items)
+    try:
+        decision = consent_decision(record.authz, remembered is not None)
+    except RedirectableError as exc:
+        await journey.store.end(record)
+        return RedirectResponse(error_redirect(record.authz, exc.error, exc.description), 303)
+    if decision == "skip" and remembered is not None:
+        kept = release.without(
+            [c for c in release.optional_claims if c not in remembered.attribute_names]
+        )
+        log.info("remembered consent", extra={"fields": {"client_id": client.client_id}})
+        return await issue_code(journey, record, build_grant(record, kept, person, remembered.id))
+    return await show_page(journey, request, record)
+
+
+async def show_page(
+    journey: Journey,
+    request: Request,
+    record: JourneyRecord,
+    *,
+    typed: dict[str, str] | None = None,
+    invalid: frozenset[str] = frozenset(),
+    kept: frozenset[str] = frozenset(),
+    cross_missing: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """Render the consent page (a re-render keeps what the person typed and ticked)."""
+    assert record.identity is not None
+    client = record.authz.client
+    profile = journey.profiles.for_client(client)
+    wanted = release_request(record)
+    fields = profile.user_supplied(wanted)
+    typed = typed or {}
+    valid = {k: v for k, v in typed.items() if k not in invalid and v}
+    try:
+        release = profile.release(record.identity, wanted, salt=journey.salt, supplied=valid)
+    except MappingError as exc:
+        return await _mapping_failed(journey, request, record, exc)
+    locale = failures.locale_of(journey, request, record)
+    if locale != record.locale:
+        await journey.store.update(record, locale=locale)
+    notice = notice_for(client, journey.notice)
+    view = ConsentPage(
+        action_url=CONSENT_PATH,
+        csrf_token=journey.pages.issue_csrf(record.id),
+        relying_party=relying_party_view(client),
+        purpose=texts(client.purposes),
+        processing_method=texts(client.processing_method),
+        retention=texts(notice.retention),
+        rights=texts(notice.rights),
+        attributes=tuple(attribute_view(i, locale, kept) for i in release.items),
+        remember_days=client.consent_remember_seconds // 86400,
+        manage_url=journey.settings.consent_manage_url,
+        supplied=tuple(supplied_view(f, typed, invalid) for f in fields),
+        notice_version=notice.notice_version,
+        cross_boundary_missing=cross_missing,
+    )
+    return journey.pages.render(view, locale, request=request, status_code=status_code)
+
+
+def _typed(form: Any, fields: list[UserSuppliedField]) -> tuple[dict[str, str], frozenset[str]]:
+    """What the person typed (trimmed, ≤ 64 chars) and which fields fail validation."""
+    typed: dict[str, str] = {}
+    invalid: set[str] = set()
+    for field in fields:
+        raw = str(form.get("supplied_" + field.attribute) or "").strip()[:64]
+        typed[field.attribute] = raw
+        if not raw and not field.essential:
+            continue
+        try:
+            typed[field.attribute] = field.validate(raw)
+        except MappingError:
+            invalid.add(field.attribute)
+    return typed, frozenset(invalid)
+
+
+async def submit(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """Handle the consent form."""
+    form = await request.form()
+    if not journey.pages.check_csrf(str(form.get(FORM_CSRF) or ""), record.id):
+        return journey.pages.render_error(
+            ErrorKind.CSRF_FAILED,
+            failures.locale_of(journey, request, record),
+            request=request,
+            retry_url=CONSENT_PATH,
+        )
+    assert record.identity is not None
+    client = record.authz.client
+    person = bridge_subject(record.identity, journey.salt)
+    decision = form.get(FORM_DECISION)
+    if decision == DECISION_DECLINE:
+        await journey.consent.lifecycle.deny(person, client.client_id)
+        return await failures.fail(
+            journey, request, record, ErrorKind.ACCESS_DENIED, "access_denied", "consent declined"
+        )
+    if decision != DECISION_AGREE:
+        return await show_page(journey, request, record, status_code=400)
+    profile = journey.profiles.for_client(client)
+    fields = profile.user_supplied(release_request(record))
+    typed, invalid = _typed(form, fields)
+    kept = frozenset(str(v) for v in form.getlist(FORM_RELEASE))
+    cross = form.get(FORM_CROSS_BOUNDARY) == CROSS_BOUNDARY_YES
+    if invalid or not cross:
+        return await show_page(
+            journey,
+            request,
+            record,
+            typed=typed,
+            invalid=invalid,
+            kept=kept,
+            cross_missing=not cross,
+            status_code=400,
+        )
+    return await _agree(journey, request, record, profile, fields, typed, kept, person)
+
+
+async def _agree(
+    journey: Journey,
+    request: Request,
+    record: JourneyRecord,
+    profile: Profile,
+    fields: list[UserSuppliedField],
+    typed: dict[str, str],
+    kept: frozenset[str],
+    person: str,
+) -> Response:
+    """Store the consent durably, keep the grant, show the done page."""
+    assert record.identity is not None
+    client = record.authz.client
+    supplied = {k: v for k, v in typed.items() if v}
+    try:
+        release = profile.release(
+            record.identity, release_request(record), salt=journey.salt, supplied=supplied
+        )
+    except MappingError as exc:
+        return await _mapping_failed(journey, request, record, exc)
+    optional = set(release.optional_claims)
+    chosen = frozenset(kept & optional)
+    locale = failures.locale_of(journey, request, record)
+    captured = capture(
+        person,
+        notice_for(client, journey.notice),
+        release_items(release, supplied_attributes(fields)),
+        ConsentChoices(cross_boundary=True, kept_optional=chosen, language=locale),
+        digest_key=journey.consent.lifecycle.digest_key,
+        now=now(),
+    )
+    await journey.consent.lifecycle.grant(captured)  # durable before the code exists
+    final = release.without(sorted(optional - chosen))
+    grant = build_grant(record, final, person, captured.record.id)
+    await journey.store.update(
+        record, stage="granted", grant=grant.to_dict(), consent_id=captured.record.id
+    )
+    log.info("consent given", extra={"fields": {"client_id": client.client_id}})
+    view = ConsentDonePage(
+        relying_party=relying_party_view(client),
+        continue_url=FINISH_PATH,
+        receipt_url=RECEIPT_PATH,
+        manage_url=journey.settings.consent_manage_url,
+    )
+    return journey.pages.render(view, locale, request=request)
+
+
+async def finish(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """ "Continue to the service": issue the code for the stored grant."""
+    if record.stage != "granted" or record.grant is None:
+        return failures.expired(journey, request)
+    return await issue_code(journey, record, Grant.from_dict(record.grant))

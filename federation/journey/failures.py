@@ -1,0 +1,132 @@
+"""Every way a journey can fail, as a clear trilingual page for the person and, where the
+relying party can be told, the right OAuth error for it (DESIGN §3, PAGES.md "Error pages").
+
+The page's "go back to the service" link carries the authorization error response
+(``error``, ``state``, ``iss``) to the RP's registered redirect URI, so the RP learns what
+happened as the person returns. Where no journey is known (expired, unknown state, cookie
+missing) there is nobody to tell: the page alone, with the support contact.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from connectors.base import UpstreamError
+from federation.journey.context import Journey
+from federation.journey.record import JourneyRecord
+from federation.oidc.authorize import error_redirect
+from federation.oidc.errors import NonRedirectableError
+from federation.pages import ErrorKind, ServiceLink
+
+log = logging.getLogger("idbridge.journey")
+
+UPSTREAM_CODES: dict[str, ErrorKind] = {
+    "D40000": ErrorKind.UPSTREAM_CANCELLED,
+    "D40001": ErrorKind.UPSTREAM_REJECTED,
+    "D20001": ErrorKind.UPSTREAM_REJECTED,
+    "D50001": ErrorKind.UPSTREAM_REJECTED,
+    "D60001": ErrorKind.UPSTREAM_REJECTED,
+    "D40003": ErrorKind.UPSTREAM_TIMEOUT,
+    "D40004": ErrorKind.UPSTREAM_CODE_EXPIRED,
+}
+"""iAM Smart D-codes with a page of their own; anything else is "unavailable"."""
+
+RETRY_PATH = "/journey/retry"
+
+
+def kind_for_upstream(error: UpstreamError) -> ErrorKind:
+    """The page for an upstream failure: by D-code, else by the error's OIDC meaning."""
+    if error.upstream_code in UPSTREAM_CODES:
+        return UPSTREAM_CODES[error.upstream_code]
+    if error.message_key == "upstream.state":
+        return ErrorKind.JOURNEY_EXPIRED
+    if error.oidc_error == "access_denied":
+        return ErrorKind.UPSTREAM_REJECTED
+    if error.oidc_error == "login_required":
+        return ErrorKind.UPSTREAM_TIMEOUT
+    return ErrorKind.UPSTREAM_UNAVAILABLE
+
+
+def locale_of(journey: Journey, request: Request, record: JourneyRecord | None = None) -> str:
+    """The person's language: the switcher's ``lang``, else the journey's, else negotiated."""
+    if record is not None and not request.query_params.get("lang"):
+        return record.locale
+    return journey.pages.locale_for(request)
+
+
+def service_link(record: JourneyRecord, error: str, description: str) -> ServiceLink:
+    """ "Go back to <RP>", carrying ``error`` to the RP's redirect URI."""
+    client = record.authz.client
+    return ServiceLink(
+        name=client.client_name.model_dump(by_alias=True),
+        url=error_redirect(record.authz, error, description),
+    )
+
+
+async def fail(
+    journey: Journey,
+    request: Request,
+    record: JourneyRecord,
+    kind: ErrorKind,
+    rp_error: str,
+    description: str,
+    *,
+    retry: bool = False,
+) -> Response:
+    """End (or, for ``retry``, keep) the journey and show ``kind`` with the way back."""
+    log.info(
+        "journey failed",
+        extra={"fields": {"kind": kind.value, "client_id": record.authz.client_id}},
+    )
+    if not retry:
+        await journey.store.end(record)
+    return journey.pages.render_error(
+        kind,
+        locale_of(journey, request, record),
+        request=request,
+        retry_url=RETRY_PATH if retry else None,
+        service=service_link(record, rp_error, description),
+    )
+
+
+async def upstream_failed(
+    journey: Journey, request: Request, record: JourneyRecord, error: UpstreamError
+) -> Response:
+    """An :class:`UpstreamError` at login or while fetching attributes."""
+    log.info(
+        "upstream refused",
+        extra={"fields": {"code": error.upstream_code or "-", "kind": type(error).__name__}},
+    )
+    retry = error.retryable and record.identity is None
+    return await fail(
+        journey,
+        request,
+        record,
+        kind_for_upstream(error),
+        error.oidc_error,
+        "the identity provider ended the sign-in",
+        retry=retry,
+    )
+
+
+def expired(journey: Journey, request: Request) -> Response:
+    """No journey (expired, unknown, cookie missing or from another browser)."""
+    return journey.pages.render_error(
+        ErrorKind.JOURNEY_EXPIRED, journey.pages.locale_for(request), request=request
+    )
+
+
+def not_redirectable(journey: Journey, request: Request, error: NonRedirectableError) -> Response:
+    """``/authorize`` with an unknown client, unregistered redirect URI or bad PAR URI:
+    never redirect (DESIGN §8), explain."""
+    kind = {
+        "invalid_client": ErrorKind.INVALID_CLIENT,
+        "unauthorized_client": ErrorKind.INVALID_CLIENT,
+    }.get(error.error, ErrorKind.INVALID_REQUEST)
+    if "redirect_uri" in error.description:
+        kind = ErrorKind.INVALID_REDIRECT_URI
+    log.info("authorization request refused", extra={"fields": {"error": error.error}})
+    return journey.pages.render_error(kind, journey.pages.locale_for(request), request=request)

@@ -1,0 +1,59 @@
+"""The end of a journey: the :class:`Grant` from the released claims, the authorization code
+(``federation.oidc.seam.issue_authorization_code``) and the redirect to the RP with
+``code``, ``state`` and ``iss`` (RFC 6749 §4.1.2, RFC 9207). The journey record — and with
+it every upstream attribute — is deleted as the code is issued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import RedirectResponse, Response
+
+from federation.journey.context import Journey
+from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
+from federation.journey.sso import AMR
+from federation.oidc.models import Grant
+from federation.oidc.seam import issue_authorization_code
+from mappings import Release
+
+
+def build_grant(
+    record: JourneyRecord, release: Release, person: str, consent_id: str | None
+) -> Grant:
+    """The grant for ``release`` (after the person's choices): only consented claims."""
+    identity = record.identity
+    assert identity is not None
+    return Grant(
+        subject=release.subject,
+        scopes=record.authz.scopes,
+        auth_time=identity.authenticated_at,
+        bridge_subject=person,
+        id_token_claims=_without_sub(release.id_token_claims),
+        userinfo_claims=_without_sub(release.userinfo_claims),
+        acr=identity.assurance.value,
+        amr=AMR,
+        sid=record.sid or None,
+        consent_id=consent_id,
+    )
+
+
+def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in claims.items() if k != "sub"}
+
+
+async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> Response:
+    """Issue the code, end the journey and send the browser back to the RP."""
+    url = await issue_authorization_code(
+        journey.redis,
+        record.authz,
+        grant,
+        clock=journey.provider.clock,
+        code_ttl=journey.provider.config.code_ttl,
+    )
+    await journey.store.end(record)
+    response = RedirectResponse(url, status_code=303)
+    response.delete_cookie(
+        JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"
+    )
+    return response

@@ -1,0 +1,227 @@
+"""The journey record: one Redis hash per login under ``Keys.journey(id)`` (DESIGN §3, §6).
+
+The id is 256 random bits, kept in the :data:`JOURNEY_COOKIE` (HttpOnly, SameSite=Lax,
+Secure behind https). The hash holds only what the journey needs:
+
+===============  ==============================================================
+``authz``        the validated :class:`AuthorizationRequest` (JSON; no PII)
+``stage``        ``upstream`` → ``attributes`` → ``consent`` → ``granted``
+``state``        the upstream ``state`` bound to this journey
+``locale``       the person's language; ``ua`` the User-Agent (upstream ``source``)
+``identity``     the :class:`IdentityRecord`, **sealed** (SM4-GCM, AAD = journey id)
+``wanted``       attributes still to ask the upstream for (JSON list of names)
+``ticket``       the pending attribute request, ``asked`` the attributes it asks for,
+                 ``result`` its outcome, **sealed**
+``sid``          the bridge session, once the person is authenticated
+``grant``        the grant after consent (JSON); ``consent_id`` its consent record
+===============  ==============================================================
+
+The whole hash expires with the journey (``IDBRIDGE_JOURNEY_TTL``) and is deleted at the
+end, so upstream attributes live only as long as the journey needs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from federation.crypto import sm4
+from federation.identity import IdentityRecord
+from federation.oidc.models import AuthorizationRequest
+from federation.storage.keys import Keys
+
+JOURNEY_COOKIE = "idb_journey"
+"""Cookie holding the journey id."""
+_ID_MAX = 64
+SEALED_FIELDS = ("identity", "result")
+
+
+class Sealer:
+    """SM4-GCM sealing of journey PII with AAD = the record's id (DESIGN §8)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def seal(self, record_id: str, value: Any) -> str:
+        """``value`` as JSON, encrypted and base64-encoded."""
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return base64.b64encode(sm4.encrypt(self._key, plain, aad=record_id.encode())).decode()
+
+    def open(self, record_id: str, sealed: str) -> Any:
+        """Inverse of :meth:`seal`; raises ``ValueError`` if it was not sealed for this id."""
+        try:
+            raw = sm4.decrypt(self._key, base64.b64decode(sealed), aad=record_id.encode())
+        except Exception as exc:  # wrong key, wrong id, tampering: all the same to us
+            raise ValueError("sealed journey data does not open") from exc
+        return json.loads(raw)
+
+
+@dataclass
+class JourneyRecord:
+    """One journey as loaded from Redis (PII already opened)."""
+
+    id: str
+    authz: AuthorizationRequest
+    stage: str
+    locale: str
+    user_agent: str = ""
+    state: str = ""
+    identity: IdentityRecord | None = None
+    wanted: list[str] = field(default_factory=list)
+    ticket: str = ""
+    asked: list[str] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    sid: str = ""
+    grant: dict[str, Any] | None = None
+    consent_id: str = ""
+
+
+class JourneyStore:
+    """Create, read, update and end journey records."""
+
+    def __init__(self, redis: aioredis.Redis, sealer: Sealer, ttl: int) -> None:
+        self.redis = redis
+        self.sealer = sealer
+        self.ttl = ttl
+
+    async def create(
+        self, authz: AuthorizationRequest, *, locale: str, user_agent: str, **fields: Any
+    ) -> JourneyRecord:
+        """Open a journey (256-bit id) and return it."""
+        journey = JourneyRecord(
+            id=secrets.token_urlsafe(32),
+            authz=authz,
+            stage="upstream",
+            locale=locale,
+            user_agent=user_agent[:512],
+        )
+        await self.update(
+            journey,
+            authz=json.dumps(authz.to_dict(), ensure_ascii=False),
+            stage=journey.stage,
+            locale=locale,
+            ua=journey.user_agent,
+            **fields,
+        )
+        return journey
+
+    async def load(self, journey_id: str | None) -> JourneyRecord | None:
+        """The journey, or ``None`` if the id is missing, malformed, unknown or expired."""
+        if not journey_id or len(journey_id) > _ID_MAX:
+            return None
+        raw = await self.redis.hgetall(Keys.journey(journey_id))
+        if not raw or "authz" not in raw:
+            return None
+        try:
+            return self._decode(journey_id, raw)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _decode(self, journey_id: str, raw: Mapping[str, str]) -> JourneyRecord:
+        opened = {
+            name: self.sealer.open(journey_id, raw[name]) for name in SEALED_FIELDS if raw.get(name)
+        }
+        return JourneyRecord(
+            id=journey_id,
+            authz=AuthorizationRequest.from_dict(json.loads(raw["authz"])),
+            stage=raw.get("stage", "upstream"),
+            locale=raw.get("locale", "zh-HK"),
+            user_agent=raw.get("ua", ""),
+            state=raw.get("state", ""),
+            identity=IdentityRecord.from_dict(opened["identity"]) if "identity" in opened else None,
+            wanted=json.loads(raw.get("wanted") or "[]"),
+            ticket=raw.get("ticket", ""),
+            asked=json.loads(raw.get("asked") or "[]"),
+            result=opened.get("result"),
+            sid=raw.get("sid", ""),
+            grant=json.loads(raw["grant"]) if raw.get("grant") else None,
+            consent_id=raw.get("consent_id", ""),
+        )
+
+    async def update(self, journey: JourneyRecord, **fields: Any) -> None:
+        """Write ``fields`` (strings; ``identity``/``result`` are sealed) and renew the TTL."""
+        values: dict[str, str] = {}
+        for name, value in fields.items():
+            if name == "identity":
+                journey.identity = value
+                values[name] = self.sealer.seal(journey.id, value.to_dict())
+            elif name == "result":
+                journey.result = value
+                values[name] = self.sealer.seal(journey.id, value)
+            elif name in ("wanted", "asked"):
+                setattr(journey, name, list(value))
+                values[name] = json.dumps(list(value))
+            elif name == "grant":
+                journey.grant = value
+                values[name] = json.dumps(value, ensure_ascii=False)
+            else:
+                if hasattr(journey, name):
+                    setattr(journey, name, value)
+                values[name] = str(value)
+        key = Keys.journey(journey.id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, mapping=values)
+        pipe.expire(key, self.ttl)
+        await pipe.execute()
+
+    async def bind_state(self, journey: JourneyRecord, state: str, ttl: int) -> None:
+        """Bind an upstream ``state`` to the journey (one use; see :meth:`journey_for_state`)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl))
+        pipe.hset(Keys.journey(journey.id), mapping={"state": state})
+        pipe.expire(Keys.journey(journey.id), self.ttl)
+        await pipe.execute()
+        journey.state = state
+
+    async def journey_for_state(self, state: str) -> str | None:
+        """The journey id bound to ``state`` (the binding stays until the journey ends)."""
+        if not state or len(state) > 64:
+            return None
+        return await self.redis.get(Keys.upstream_state(state))
+
+    async def bind_ticket(self, journey: JourneyRecord, ticket: str) -> None:
+        """Bind an attribute request's ticket to the journey and mark it pending."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(Keys.upstream_ticket(ticket), journey.id, ex=self.ttl)
+        pipe.hset(Keys.journey(journey.id), mapping={"ticket": ticket, "stage": "attributes"})
+        pipe.hdel(Keys.journey(journey.id), "result")
+        pipe.expire(Keys.journey(journey.id), self.ttl)
+        await pipe.execute()
+        journey.ticket, journey.stage, journey.result = ticket, "attributes", None
+
+    async def journey_for_ticket(self, ticket: str) -> str | None:
+        """The journey id waiting for ``ticket``."""
+        if not ticket or len(ticket) > 200:
+            return None
+        return await self.redis.get(Keys.upstream_ticket(ticket))
+
+    async def store_result(self, journey_id: str, ticket: str, result: dict[str, Any]) -> bool:
+        """Store an attribute result (sealed) for the journey if it still waits for
+        ``ticket``; False otherwise. Used by the server-to-server result POST."""
+        key = Keys.journey(journey_id)
+        if await self.redis.hget(key, "ticket") != ticket:
+            return False
+        await self.redis.hset(key, "result", self.sealer.seal(journey_id, result))
+        return True
+
+    async def clear(self, journey: JourneyRecord, *names: str) -> None:
+        """Remove fields (e.g. a consumed ``result``) from the record."""
+        await self.redis.hdel(Keys.journey(journey.id), *names)
+        for name in names:
+            if name == "result":
+                journey.result = None
+
+    async def end(self, journey: JourneyRecord) -> None:
+        """Delete the record and its bindings (and with them every upstream attribute)."""
+        keys = [Keys.journey(journey.id)]
+        if journey.state:
+            keys.append(Keys.upstream_state(journey.state))
+        if journey.ticket:
+            keys.append(Keys.upstream_ticket(journey.ticket))
+        await self.redis.delete(*keys)

@@ -1,0 +1,133 @@
+"""The journey's FastAPI adapter: each route finds the journey (cookie) and delegates.
+
+=====================================  ==============================================
+``GET  /upstream/{id}/callback``       login callback (``code``/``error_code``), or the
+                                       browser back from an approval (``ticketID``)
+``POST /upstream/{id}/callback``       encrypted attribute result (server to server)
+``GET  /journey/continue``             waiting page's Continue (works without JS)
+``GET  /journey/status``               JSON for the waiting page's optional polling
+``GET  /journey/cancel``               the person gives up while waiting
+``GET  /journey/retry``                sign in at the upstream again (same journey)
+``GET  /journey/consent``              the consent page (also the language switcher)
+``POST /journey/consent``              the consent form
+``GET  /journey/receipt``              the signed consent receipt (download)
+``GET  /journey/finish``               issue the code, back to the RP
+=====================================  ==============================================
+
+The ``/authorize`` hook is :func:`federation.journey.start.start_journey`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from consent.receipts import build_receipt, sign_receipt
+from consent.store import ConsentNotFound
+from federation.journey import consent_step, failures, upstream
+from federation.journey.context import Journey
+from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
+from federation.pages import ErrorKind
+
+Step = Callable[[Journey, Request, JourneyRecord], Awaitable[Response]]
+
+
+def _journey(request: Request) -> Journey:
+    return request.app.state.journey
+
+
+async def _with_record(request: Request, step: Step, *stages: str) -> Response:
+    journey = _journey(request)
+    record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+    if record is None or record.identity is None or (stages and record.stage not in stages):
+        return failures.expired(journey, request)
+    return await step(journey, request, record)
+
+
+def journey_router() -> APIRouter:
+    """The routes above."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/upstream/{connector_id}/callback")
+    async def callback(connector_id: str, request: Request) -> Response:
+        journey = _journey(request)
+        if journey.connector is None or connector_id != journey.connector.id:
+            return journey.pages.render_error(
+                ErrorKind.NOT_FOUND, journey.pages.locale_for(request), request=request
+            )
+        params = dict(request.query_params)
+        if "ticketID" in params:
+            return await upstream.resume(journey, request)
+        return await upstream.login_callback(journey, request, params)
+
+    @router.post("/upstream/{connector_id}/callback")
+    async def result(connector_id: str, request: Request) -> Response:
+        journey = _journey(request)
+        if journey.connector is None or connector_id != journey.connector.id:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        return await upstream.result_post(journey, request)
+
+    @router.get("/journey/continue")
+    async def resume(request: Request) -> Response:
+        return await upstream.resume(_journey(request), request)
+
+    @router.get("/journey/status")
+    async def status(request: Request) -> Response:
+        return await upstream.status(_journey(request), request)
+
+    @router.get("/journey/cancel")
+    async def cancel(request: Request) -> Response:
+        async def step(journey: Journey, req: Request, record: JourneyRecord) -> Response:
+            return await failures.fail(
+                journey, req, record, ErrorKind.ACCESS_DENIED, "access_denied", "cancelled"
+            )
+
+        return await _with_record(request, step)
+
+    @router.get("/journey/retry")
+    async def retry(request: Request) -> Response:
+        journey = _journey(request)
+        record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+        if record is None or record.stage != "upstream":
+            return failures.expired(journey, request)
+        return await upstream.go_upstream(journey, request, record)
+
+    @router.get(consent_step.CONSENT_PATH)
+    async def consent_page(request: Request) -> Response:
+        return await _with_record(request, consent_step.show_page, "consent")
+
+    @router.post(consent_step.CONSENT_PATH)
+    async def consent_form(request: Request) -> Response:
+        return await _with_record(request, consent_step.submit, "consent")
+
+    @router.get(consent_step.FINISH_PATH)
+    async def finish(request: Request) -> Response:
+        return await _with_record(request, consent_step.finish, "granted")
+
+    @router.get(consent_step.RECEIPT_PATH)
+    async def receipt(request: Request) -> Response:
+        return await _with_record(request, download_receipt, "granted")
+
+    return router
+
+
+async def download_receipt(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """The Kantara-shaped receipt and its SM2SM3 JWS, as a JSON download."""
+    services = journey.consent
+    try:
+        consent = await services.store.get(record.consent_id)
+    except ConsentNotFound:
+        return failures.expired(journey, request)
+    receipt = build_receipt(consent, issuer=services.issuer)
+    body: dict[str, object] = {"receipt": receipt}
+    if services.signer is not None:
+        body["jws"] = sign_receipt(receipt, services.signer)
+    return JSONResponse(
+        body,
+        headers={
+            "Content-Disposition": f'attachment; filename="consent-receipt-{consent.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,69 @@
+"""Single sign-on within the bridge session: the person's identity, sealed (SM4-GCM, AAD =
+``session:<id>``), kept in the session hash (``Keys.session``) for the session's lifetime
+(``IDBRIDGE_SESSION_TTL``) so that ``prompt=none``, ``max_age`` and a second relying party
+need no new iAM Smart login. Logout deletes the session and the identity with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import redis.asyncio as aioredis
+from fastapi.responses import Response
+
+from federation.identity import IdentityRecord
+from federation.journey.record import Sealer
+from federation.oidc.session import SESSION_COOKIE, Session, create_session
+from federation.storage.keys import Keys
+from mappings.subjects import pairwise_subject
+
+IDENTITY_FIELD = "j:identity"
+AMR = ("iamsmart",)
+"""Authentication method reference for an iAM Smart login (app approval on the phone)."""
+
+
+def bridge_subject(identity: IdentityRecord, salt: bytes) -> str:
+    """The person's pseudonymous subject inside the bridge (consent records, sessions):
+    a keyed digest of the upstream subject, never released to relying parties."""
+    return pairwise_subject(salt, "idbridge:bridge", identity.upstream, identity.subject)
+
+
+async def open_session(
+    redis: aioredis.Redis, sealer: Sealer, identity: IdentityRecord, subject: str, ttl: int
+) -> str:
+    """Create the bridge session for a fresh upstream login and keep the sealed identity."""
+    sid = await create_session(
+        redis,
+        subject,
+        identity.authenticated_at,
+        ttl,
+        acr=identity.assurance.value,
+        amr=AMR,
+    )
+    sealed = sealer.seal(_aad(sid), identity.to_dict())
+    await redis.hset(Keys.session(sid), IDENTITY_FIELD, sealed)
+    return sid
+
+
+async def identity_of(
+    redis: aioredis.Redis, sealer: Sealer, session: Session
+) -> IdentityRecord | None:
+    """The identity kept with ``session``, or ``None``."""
+    sealed = await redis.hget(Keys.session(session.session_id), IDENTITY_FIELD)
+    if not sealed:
+        return None
+    try:
+        return IdentityRecord.from_dict(sealer.open(_aad(session.session_id), sealed))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def set_session_cookie(response: Response, sid: str, *, secure: bool, ttl: int) -> None:
+    """The session cookie (HttpOnly, SameSite=Lax, Secure behind https)."""
+    response.set_cookie(
+        SESSION_COOKIE, sid, max_age=ttl, path="/", secure=secure, httponly=True, samesite="lax"
+    )
+
+
+def _aad(sid: str) -> str:
+    return "session:" + hashlib.sha256(sid.encode()).hexdigest()

@@ -1,0 +1,71 @@
+"""The ``/authorize`` hook (DESIGN §3 step 1): after the OIDC layer validated the request,
+decide whether the bridge session can be reused (``prompt``, ``max_age``,
+``id_token_hint``: :func:`federation.oidc.seam.session_decision`), open the journey record
+and its cookie, and go upstream — or, with a reusable session, straight on to attributes
+and consent.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from federation.journey.context import Journey
+from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
+from federation.journey.sso import identity_of
+from federation.journey.upstream import after_login, go_upstream
+from federation.oidc.authorize import redirect_for
+from federation.oidc.errors import RedirectableError
+from federation.oidc.models import AuthorizationRequest
+from federation.oidc.seam import session_decision
+from federation.oidc.session import SESSION_COOKIE, get_session
+
+
+def set_journey_cookie(journey: Journey, response: Response, record: JourneyRecord) -> None:
+    """The journey cookie: opaque id, HttpOnly, SameSite=Lax, Secure behind https."""
+    response.set_cookie(
+        JOURNEY_COOKIE,
+        record.id,
+        max_age=journey.settings.journey_ttl,
+        path="/",
+        secure=journey.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+async def start_journey(request: Request, authz: AuthorizationRequest) -> Response:
+    """``JourneyStarter`` for :func:`federation.oidc.router.oidc_router`."""
+    journey: Journey = request.app.state.journey
+    session = await get_session(journey.redis, request.cookies.get(SESSION_COOKIE))
+    try:
+        decision = session_decision(authz, session, journey.provider.clock())
+    except RedirectableError as exc:
+        return RedirectResponse(redirect_for(exc, authz.issuer), status_code=303)
+    locale = journey.pages.locale_for(request, " ".join(authz.ui_locales) or None)
+    user_agent = request.headers.get("user-agent", "")
+    record = await journey.store.create(authz, locale=locale, user_agent=user_agent)
+    identity = None
+    if decision == "reuse" and session is not None:
+        identity = await identity_of(journey.redis, journey.sealer, session)
+    if identity is not None and session is not None:
+        await journey.store.update(
+            record, identity=identity, sid=session.session_id, stage="attributes"
+        )
+        response = await after_login(journey, request, record)
+    elif "none" in authz.prompt:
+        await journey.store.end(record)
+        error = RedirectableError(
+            "login_required",
+            "the person is not logged in",
+            redirect_uri=authz.redirect_uri,
+            state=authz.state,
+        )
+        return RedirectResponse(redirect_for(error, authz.issuer), status_code=303)
+    else:
+        response = await go_upstream(journey, request, record)
+    set_journey_cookie(journey, response, record)
+    return response
+
+
+__all__ = ["set_journey_cookie", "start_journey"]

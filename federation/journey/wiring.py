@@ -1,0 +1,125 @@
+"""How the app factory assembles the bridge (called by :func:`federation.app.create_app`).
+
+At build time (no I/O but files): the OIDC provider (key sets from
+``IDBRIDGE_SIGNING_KEYS`` or generated into ``IDBRIDGE_DATA_DIR``; static clients from
+``IDBRIDGE_CLIENTS_FILE``), the pages, the mapping profiles of every static client
+(a bad profile stops the start), the static files and the routers: OIDC (with the journey
+as its ``/authorize`` hook and the trilingual error page), the journey, the operator API.
+
+At start-up (Redis connected): the upstream connector, the consent services with
+:class:`OidcGrantRevoker` (revocation → tokens revoked + back-channel logout), the
+:class:`StoreConsentChecker` on the provider, the journey context and the consent expiry
+loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from connectors.base import open_connector
+from consent.lifecycle import expiry_loop
+from consent.operator.api import router as operator_router
+from consent.services import build_consent_services
+from consent.signing import JwksVerifier
+from consent.signing import KeySetSigner as ConsentSigner
+from federation.journey import failures
+from federation.journey.bindings import OidcGrantRevoker, StoreConsentChecker
+from federation.journey.context import Journey, ProfileCache
+from federation.journey.record import JourneyStore, Sealer
+from federation.journey.router import journey_router
+from federation.journey.secret_keys import csrf_secret, pii_key
+from federation.journey.start import start_journey
+from federation.journey.upstreams import connector_config
+from federation.oidc.errors import NonRedirectableError
+from federation.oidc.provider import OidcProvider
+from federation.oidc.router import install
+from federation.pages import Pages, mount_static
+from federation.settings import Settings
+
+log = logging.getLogger("idbridge.app")
+
+EXPIRY_INTERVAL_SECONDS = 300.0
+
+
+def install_bridge(app: FastAPI) -> None:
+    """Mount everything on a base app (``federation.app.create_base_app``)."""
+    settings: Settings = app.state.settings
+    provider = OidcProvider.from_settings(settings)
+    app.state.pages = Pages(settings, csrf_secret=csrf_secret(settings, provider.pairwise_salt))
+    profiles = ProfileCache(settings.default_mapping_profile)
+    for client in provider.clients.static.values():
+        profiles.for_client(client)  # ProfileError now, not at someone's login
+    app.state.profiles = profiles
+    app.state.connector_config = connector_config(settings)
+
+    def error_page(request: Request, error: NonRedirectableError) -> Response:
+        return failures.not_redirectable(request.app.state.journey, request, error)
+
+    mount_static(app)
+    install(app, provider, journey=start_journey, error_page=error_page)
+    app.include_router(journey_router())
+    app.include_router(operator_router)
+    app.state.start_hooks.append(start_bridge)
+    app.state.stop_hooks.append(stop_bridge)
+
+
+async def start_bridge(app: FastAPI) -> None:
+    """Build what needs Redis; put the journey on ``app.state.journey``."""
+    settings: Settings = app.state.settings
+    provider: OidcProvider = app.state.oidc
+    redis = app.state.redis
+    key = pii_key(settings)
+    http = httpx.AsyncClient(timeout=provider.config.backchannel_timeout)
+    keyset = getattr(provider.signer, "keyset", None)
+    consent = build_consent_services(
+        redis,
+        pii_key=key,
+        revoker=OidcGrantRevoker(provider, redis, http),
+        issuer=provider.issuer,
+        signer=ConsentSigner(keyset) if keyset is not None else None,
+        verifier=JwksVerifier(provider.signer.public_jwks()),
+    )
+    provider.consent_checker = StoreConsentChecker(consent.store)
+    config = app.state.connector_config
+    connector = open_connector(config, redis=redis) if config else None
+    if connector is None:
+        log.warning("no upstream connector configured: logins will be unavailable")
+    sealer = Sealer(key)
+    app.state.consent = consent
+    app.state.journey = Journey(
+        settings=settings,
+        provider=provider,
+        pages=app.state.pages,
+        redis=redis,
+        store=JourneyStore(redis, sealer, settings.journey_ttl),
+        sealer=sealer,
+        consent=consent,
+        profiles=app.state.profiles,
+        connector=connector,
+    )
+    app.state.http = http
+    app.state.stop_expiry = asyncio.Event()
+    app.state.expiry_task = asyncio.create_task(
+        expiry_loop(consent.lifecycle, EXPIRY_INTERVAL_SECONDS, app.state.stop_expiry)
+    )
+
+
+async def stop_bridge(app: FastAPI) -> None:
+    """Stop the expiry loop, close the connector and the HTTP pool."""
+    stop = getattr(app.state, "stop_expiry", None)
+    if stop is not None:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(app.state.expiry_task, timeout=5)
+    journey = getattr(app.state, "journey", None)
+    if journey is not None and hasattr(journey.connector, "aclose"):
+        await journey.connector.aclose()
+    http = getattr(app.state, "http", None)
+    if http is not None:
+        await http.aclose()
