@@ -38,7 +38,7 @@ def parse_basic(authorization: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
         raise invalid_client("malformed Basic credentials", basic=True) from exc
     client_id, sep, secret = decoded.partition(":")
     if not sep:

@@ -22,7 +22,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from federation.app import create_app
+from federation import app as app_factory
 from federation.crypto.keyset import KeySet
 from federation.oidc.authorize import redirect_for
 from federation.oidc.clients import ClientRegistry, ClientSecrets, load_static_clients
@@ -70,6 +70,13 @@ PROFILE: dict[str, dict[str, Any]] = {
     "address": {"address": {"country": "HK", "region": "Hong Kong"}},
 }
 """Claims the stand-in mapping releases for each scope."""
+
+
+def base_app(settings: Settings) -> FastAPI:
+    """The app without any front end: middleware, error handling, health and Redis
+    (``create_base_app`` where the factory has it, so that only this router is mounted)."""
+    factory = getattr(app_factory, "create_base_app", None) or app_factory.create_app
+    return factory(settings)
 
 
 class Clock:
@@ -198,7 +205,7 @@ async def log_in(
 
 @pytest.fixture
 def app(provider: OidcProvider, redis: aioredis.Redis, redis_server: RedisServer) -> FastAPI:
-    application = create_app(Settings(redis_url=redis_server.url, issuer=ISSUER))
+    application = base_app(Settings(redis_url=redis_server.url, issuer=ISSUER))
     application.state.redis = redis
     install(application, provider, journey=stand_in_journey)
     return application

@@ -5,6 +5,7 @@ client secrets."""
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import httpx
 import redis.asyncio as aioredis
@@ -254,3 +255,18 @@ def test_sealed_claims_open_only_with_their_secret_and_record() -> None:
         unseal(sealed, "token-1", "idb:at:two")
     with pytest.raises(ValueError):
         unseal(sealed, "token-2", "idb:at:one")
+
+
+async def test_malformed_credentials_and_bearer_usage(http: httpx.AsyncClient) -> None:
+    form = {"grant_type": "authorization_code", "code": "x"}
+    for header in (b"Basic \xe9\xe9", b"Basic !!!!", b"Basic " + base64.b64encode(b"no-colon")):
+        response = await http.post("/token", data=form, headers={"Authorization": header})
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    both = await http.post(
+        "/userinfo", data={"access_token": "a"}, headers={"Authorization": "Bearer a"}
+    )
+    assert both.status_code == 400 and 'error="invalid_request"' in both.headers["www-authenticate"]
+    none = await http.get("/userinfo")
+    assert none.status_code == 401 and none.headers["www-authenticate"] == 'Bearer realm="idbridge"'
+    scheme = await http.get("/userinfo", headers={"Authorization": "Token abc"})
+    assert scheme.status_code == 400

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from federation.app import create_app
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
 from federation.settings import Settings
-from tests.federation.oidc.harness import stand_in_journey
+from tests.federation.oidc.harness import base_app, stand_in_journey
 
 
 def create() -> FastAPI:
     """``uvicorn --factory tests.federation.oidc.twoproc_app:create``."""
     settings = Settings()
-    app = create_app(settings)
+    app = base_app(settings)
     install(app, OidcProvider.from_settings(settings), journey=stand_in_journey)
     return app
