@@ -13,6 +13,7 @@ Imports ``consent.records`` and ``federation.crypto`` only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ from consent.records import (
     value_digest,
 )
 from federation.crypto.sm3 import sm3
+
+PERSON_SUPPLIED: frozenset[str] = frozenset({"home_return_permit"})
+"""Internal attributes the person types in on the consent page (not from iAM Smart)."""
 
 
 class CaptureError(ValueError):
@@ -92,6 +96,23 @@ class Captured:
 
     record: ConsentRecord
     sealed_values: dict[str, Any]
+
+
+def items_from_release(
+    released: Iterable[Any], person_supplied: frozenset[str] = PERSON_SUPPLIED
+) -> list[ReleaseItem]:
+    """Consent items from a ``mappings.release.Release``'s ``items`` (claim, value as sent,
+    essential); an item is person-supplied when it comes from an attribute in
+    ``person_supplied`` (its value is then sealed with the record)."""
+    return [
+        ReleaseItem(
+            name=item.claim,
+            value=item.value,
+            essential=item.essential,
+            supplied_by_person=bool(person_supplied & set(item.sources)),
+        )
+        for item in released
+    ]
 
 
 def released_items(items: list[ReleaseItem], choices: ConsentChoices) -> list[ReleaseItem]:

@@ -95,3 +95,35 @@ def test_candidate_key_tracks_values_and_attribute_set() -> None:
     assert candidate_key(notice(), items(), ["name"], digest_key=DIGEST_KEY) is None
     fewer = [i for i in items() if i.name != "email"]
     assert candidate_key(notice(), fewer, names, digest_key=DIGEST_KEY) is None
+
+
+def test_items_come_straight_from_a_mapping_release() -> None:
+    from consent.capture import items_from_release
+    from mappings.release import ReleasedItem
+
+    def released(claim: str, value: object, essential: bool, source: str) -> ReleasedItem:
+        return ReleasedItem(
+            claim=claim, value=value, display=str(value), essential=essential,
+            labels={"zh-HK": claim, "zh-CN": claim, "en": claim}, display_labels=None,
+            sources=(source,),
+            locations=("id_token",),
+        )  # fmt: skip
+
+    converted = items_from_release(
+        [
+            released("cn", "陈大文", True, "name_zh"),
+            released("home_return_permit", "H12345678", True, "home_return_permit"),
+            released("mail", "a@example.hk", False, "email"),
+        ]
+    )
+    assert [(i.name, i.essential, i.supplied_by_person) for i in converted] == [
+        ("cn", True, False),
+        ("home_return_permit", True, True),
+        ("mail", False, False),
+    ]
+    captured = capture(
+        "sub-1", notice(), converted, ConsentChoices(cross_boundary=True),
+        digest_key=DIGEST_KEY, now=NOW,
+    )  # fmt: skip
+    assert captured.sealed_values == {"home_return_permit": "H12345678"}
+    assert captured.record.attribute_names == ["cn", "home_return_permit"]
