@@ -184,24 +184,36 @@ _names = st.sampled_from(
 )
 
 
+_header = st.sampled_from(["Basic ", "Bearer ", "basic ", ""]).flatmap(
+    lambda scheme: st.text(st.characters(min_codepoint=33, max_codepoint=255), max_size=80).map(
+        lambda rest: (scheme + rest).encode("latin-1")
+    )
+)
+
+
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.tuples(_names, _text), max_size=12), st.booleans())
+@given(st.lists(st.tuples(_names, _text), max_size=12), st.booleans(), _header)
 async def test_fuzzed_parameters_never_cause_a_server_error(
-    http: httpx.AsyncClient, pairs: list[tuple[str, str]], keep_valid_client: bool
+    http: httpx.AsyncClient,
+    pairs: list[tuple[str, str]],
+    keep_valid_client: bool,
+    authorization: bytes,
 ) -> None:
     if keep_valid_client:
         pairs = [("client_id", "rp-es256"), ("redirect_uri", REDIRECTS["rp-es256"]), *pairs]
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     body = urlencode(pairs)
-    basic = {**form, "Authorization": "Basic cnAtZXMyNTY6eA=="}
+    basic = {**form, "Authorization": authorization or b"Basic cnAtZXMyNTY6eA=="}
     for response in (
         await http.get("/authorize", params=pairs),
         await http.post("/token", content=body, headers=form),
         await http.post("/token", content=body, headers=basic),
         await http.post("/par", content=body, headers=basic),
         await http.post("/userinfo", content=body, headers=form),
+        await http.post("/userinfo", content=body, headers=basic),
+        await http.post("/register", content=body, headers=basic),
         await http.post("/revoke", content=body, headers=basic),
         await http.post("/introspect", content=body, headers=basic),
         await http.get("/logout", params=pairs),
