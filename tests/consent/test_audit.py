@@ -200,3 +200,17 @@ async def test_export_writes_every_entry_as_json_lines(
     assert [e["action"] for e in lines].count("audit.checkpoint") == 2
     assert lines[1]["action"] == lines[6]["action"] == "audit.checkpoint"
     assert all(entry_hash(parse_entry(e["id"], e)) == e["hash"] for e in lines)
+
+
+async def test_wait_for_replicas_refuses_to_acknowledge_without_them(
+    redis: aioredis.Redis,
+) -> None:
+    from consent.audit import AuditUnavailable
+
+    chain = AuditChain(redis, wait_replicas=1, wait_timeout_ms=50)
+    try:
+        await chain.append(Event("system", Action.CONSENT_DENIED, {"client_id": "c"}))
+    except AuditUnavailable as exc:
+        assert "0 of 1 replicas" in str(exc)
+    else:
+        raise AssertionError("a write without its replica was acknowledged")
