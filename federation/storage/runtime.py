@@ -95,6 +95,7 @@ class RedisServer:
         self.port = port or free_port(host)
         self._own_dir = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="idbridge-redis-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
