@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
+from pathlib import Path
 
 import click
 import uvicorn
@@ -43,19 +46,60 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Bridge port.")
-def demo(host: str, port: int) -> None:
-    """Run everything locally with an embedded Redis and print the URL to open."""
-    with RedisServer() as server:
-        os.environ["IDBRIDGE_REDIS_URL"] = server.url
-        os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
-        click.echo(f"Open http://{host}:{port}/readyz", err=False)
-        uvicorn.run(
-            "federation.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            access_log=False,
-            log_config=None,
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    help="Bridge port P; the simulator gets P+1 and the demo e-service P+2.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep keys, Redis data and logs here (default: a temp dir removed on exit).",
+)
+@click.option("--workers", default=1, show_default=True, type=int, help="Bridge workers.")
+def demo(host: str, port: int, data_dir: Path | None, workers: int) -> None:
+    """Run the whole journey locally: embedded Redis, the bridge, the iAM Smart simulator
+    and a demo Guangdong e-service, all on loopback. Prints the URL to open first."""
+    from federation.demo.stack import DemoError, DemoStack
+
+    try:
+        stack = DemoStack(host, port, data_dir=data_dir, bridge_workers=workers)
+    except DemoError as exc:
+        raise click.UsageError(str(exc)) from exc
+    stopping: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo("idbridge demo: starting Redis, the simulator, the bridge, the e-service...")
+        stack.start()
+        ports = stack.ports
+        click.echo(
+            "\n"
+            f"  Open this first:      {ports.service_url}/   (demo Guangdong e-service)\n"
+            f"  Bridge (OIDC issuer): {ports.issuer}   "
+            "(/.well-known/openid-configuration)\n"
+            f"  iAM Smart simulator:  {ports.simulator_url}\n"
+            f"  Logs: {stack.logs}\n\n"
+            "  Press Ctrl-C to stop."
         )
+        while not stopping:
+            dead = stack.exited()
+            if dead:
+                click.echo(f"idbridge demo: {dead} stopped:\n{stack.log_tail(dead)}", err=True)
+                raise SystemExit(1)
+            time.sleep(0.2)
+    except DemoError as exc:
+        click.echo(f"idbridge demo: {exc}", err=True)
+        raise SystemExit(1) from exc
+    finally:
+        click.echo("idbridge demo: stopping...", err=True)
+        stack.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -71,8 +71,9 @@ def create_app(
         finally:
             await state.rp.aclose()
 
-    app = FastAPI(title="demo e-service", docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=lifespan)  # fmt: skip
+    app = FastAPI(
+        title="demo e-service", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.demo = state
     app.add_middleware(RequestContextMiddleware, hsts=state.secure_cookies)
     _routes(app, state)
@@ -85,16 +86,30 @@ def _locale(request: Request, state: DemoState) -> str:
 
 
 def _message(
-    request: Request, state: DemoState, *, text_key: str = "", text: str = "",
-    status_code: int = 200, error_code: str = "", detail: str = "", show_next: bool = True,
-) -> Response:  # fmt: skip
+    request: Request,
+    state: DemoState,
+    *,
+    text_key: str = "",
+    text: str = "",
+    status_code: int = 200,
+    error_code: str = "",
+    detail: str = "",
+    show_next: bool = True,
+) -> Response:
     locale = _locale(request, state)
     t = pages.catalogue(locale)
     return pages.render(
-        request, "message.html", locale, status_code,
-        title=t["error_title"], text=text or t[text_key], error_code=error_code,
-        detail=detail, show_next=show_next, reference=request_id_var.get(),
-    )  # fmt: skip
+        request,
+        "message.html",
+        locale,
+        status_code,
+        title=t["error_title"],
+        text=text or t[text_key],
+        error_code=error_code,
+        detail=detail,
+        show_next=show_next,
+        reference=request_id_var.get(),
+    )
 
 
 def _routes(app: FastAPI, state: DemoState) -> None:
@@ -104,8 +119,9 @@ def _routes(app: FastAPI, state: DemoState) -> None:
 
     @app.get("/static/demo.css", include_in_schema=False)
     async def css() -> Response:
-        return PlainTextResponse(CSS, media_type="text/css",
-                                 headers={"Cache-Control": "max-age=300"})  # fmt: skip
+        return PlainTextResponse(
+            CSS, media_type="text/css", headers={"Cache-Control": "max-age=300"}
+        )
 
     @app.get("/")
     async def home(request: Request) -> Response:
@@ -120,10 +136,17 @@ def _routes(app: FastAPI, state: DemoState) -> None:
         url, pending = await state.rp.start_login(locale, claims)
         state.pending.put(pending.state, pending)
         response = RedirectResponse(url, 303)
-        response.set_cookie(LOGIN_COOKIE, pending.state, max_age=900, httponly=True,
-                            samesite="lax", secure=state.secure_cookies)  # fmt: skip
-        response.set_cookie(pages.LANG_COOKIE, locale, max_age=365 * 86400, httponly=True,
-                            samesite="lax")  # fmt: skip
+        response.set_cookie(
+            LOGIN_COOKIE,
+            pending.state,
+            max_age=900,
+            httponly=True,
+            samesite="lax",
+            secure=state.secure_cookies,
+        )
+        response.set_cookie(
+            pages.LANG_COOKIE, locale, max_age=365 * 86400, httponly=True, samesite="lax"
+        )
         return response
 
     @app.get("/callback")
@@ -138,19 +161,29 @@ def _routes(app: FastAPI, state: DemoState) -> None:
         except AuthorizationFailed as exc:
             log.info("sign-in failed", extra={"fields": {"error": exc.error}})
             text = pages.error_text(_locale(request, state), exc.error)
-            return _message(request, state, text=text, error_code=exc.error,
-                            detail=exc.description)  # fmt: skip
+            return _message(request, state, text=text, error_code=exc.error, detail=exc.description)
         except LoginRejected as exc:
             log.warning("bridge answer rejected", extra={"fields": {"check": exc.reason}})
             text = pages.catalogue(_locale(request, state))["error_rejected"]
-            return _message(request, state, text=text.format(reason=exc.reason),
-                            error_code="rejected", status_code=400)  # fmt: skip
+            return _message(
+                request,
+                state,
+                text=text.format(reason=exc.reason),
+                error_code="rejected",
+                status_code=400,
+            )
         session_id = new_session_id()
         state.sessions.put(session_id, session)
         response = RedirectResponse(f"/me?lang={pending.locale}", 303)
         response.delete_cookie(LOGIN_COOKIE)
-        response.set_cookie(SESSION_COOKIE, session_id, max_age=3600, httponly=True,
-                            samesite="lax", secure=state.secure_cookies)  # fmt: skip
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_id,
+            max_age=3600,
+            httponly=True,
+            samesite="lax",
+            secure=state.secure_cookies,
+        )
         return response
 
     @app.get("/me")
@@ -165,8 +198,9 @@ def _routes(app: FastAPI, state: DemoState) -> None:
     @app.get("/logout")
     async def logout(request: Request) -> Response:
         session = state.sessions.pop(request.cookies.get(SESSION_COOKIE))
-        url = await state.rp.logout_url(session.id_token if session else None,
-                                        _locale(request, state))  # fmt: skip
+        url = await state.rp.logout_url(
+            session.id_token if session else None, _locale(request, state)
+        )
         response = RedirectResponse(url, 303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -175,9 +209,17 @@ def _routes(app: FastAPI, state: DemoState) -> None:
     async def logged_out(request: Request) -> Response:
         locale = _locale(request, state)
         t = pages.catalogue(locale)
-        return pages.render(request, "message.html", locale, title=t["logged_out_title"],
-                            text=t["logged_out_text"], error_code="", detail="",
-                            show_next=False, reference="")  # fmt: skip
+        return pages.render(
+            request,
+            "message.html",
+            locale,
+            title=t["logged_out_title"],
+            text=t["logged_out_text"],
+            error_code="",
+            detail="",
+            show_next=False,
+            reference="",
+        )
 
     @app.post("/backchannel-logout")
     async def backchannel_logout(request: Request) -> Response:
@@ -200,27 +242,35 @@ def _routes(app: FastAPI, state: DemoState) -> None:
 
 def _bcl_error(description: str) -> Response:
     """Back-Channel Logout 1.0 §2.8: 400 with an OAuth error JSON."""
-    return JSONResponse({"error": "invalid_request", "error_description": description},
-                        status_code=400, headers={"Cache-Control": "no-store"})  # fmt: skip
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": description},
+        status_code=400,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _error_pages(app: FastAPI, state: DemoState) -> None:
     @app.exception_handler(BridgeUnavailable)
     async def bridge_down(request: Request, exc: BridgeUnavailable) -> Response:
         log.warning("bridge unavailable", extra={"fields": {"error": str(exc)[:120]}})
-        return _message(request, state, text_key="error_bridge_down", status_code=502,
-                        error_code="temporarily_unavailable")  # fmt: skip
+        return _message(
+            request,
+            state,
+            text_key="error_bridge_down",
+            status_code=502,
+            error_code="temporarily_unavailable",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        return _message(request, state, text_key="error_bad_request", status_code=400,
-                        show_next=False)  # fmt: skip
+        return _message(
+            request, state, text_key="error_bad_request", status_code=400, show_next=False
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         key = "error_not_found" if exc.status_code == 404 else "error_bad_request"
-        return _message(request, state, text_key=key, status_code=exc.status_code,
-                        show_next=False)  # fmt: skip
+        return _message(request, state, text_key=key, status_code=exc.status_code, show_next=False)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -25,10 +25,16 @@ LOCALES = ("zh-CN", "zh-HK", "en")
 SWITCHER = (("zh-HK", "繁"), ("zh-CN", "简"), ("en", "EN"))
 LANG_COOKIE = "demo_lang"
 _ALIASES = {
-    "zh-cn": "zh-CN", "zh-hans": "zh-CN", "zh-sg": "zh-CN", "zh": "zh-CN",
-    "zh-hk": "zh-HK", "zh-hant": "zh-HK", "zh-tw": "zh-HK", "zh-mo": "zh-HK",
+    "zh-cn": "zh-CN",
+    "zh-hans": "zh-CN",
+    "zh-sg": "zh-CN",
+    "zh": "zh-CN",
+    "zh-hk": "zh-HK",
+    "zh-hant": "zh-HK",
+    "zh-tw": "zh-HK",
+    "zh-mo": "zh-HK",
     "en": "en",
-}  # fmt: skip
+}
 HTML_LANG = {"zh-CN": "zh-Hans-CN", "zh-HK": "zh-Hant-HK", "en": "en"}
 
 
@@ -114,8 +120,21 @@ def signed_in_context(session: SignedIn, locale: str, issuer: str) -> dict[str, 
     the decoded header and claims, the raw token and the UserInfo answer."""
     t = catalogue(locale)
     labels: dict[str, str] = t["claim_labels"]
-    protocol = {"iss", "aud", "exp", "iat", "nonce", "at_hash", "auth_time", "acr", "amr",
-                "sid", "azp", "jti", "c_hash"}  # fmt: skip
+    protocol = {
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nonce",
+        "at_hash",
+        "auth_time",
+        "acr",
+        "amr",
+        "sid",
+        "azp",
+        "jti",
+        "c_hash",
+    }
     released: dict[str, Any] = {}
     for source in (session.claims, session.userinfo):
         for name, value in source.items():
