@@ -33,7 +33,7 @@ from federation.journey.consent_view import (
 from federation.journey.context import Journey
 from federation.journey.finish import build_grant, issue_code
 from federation.journey.record import JourneyRecord
-from federation.journey.sso import bridge_subject
+from federation.journey.sso import bridge_subject, keep_identity
 from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import Grant
@@ -118,6 +118,8 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
     wanted = release_request(record)
     fields = profile.user_supplied(wanted)
     person = bridge_subject(identity, journey.salt)
+    if record.sid:
+        await keep_identity(journey.redis, journey.sealer, record.sid, identity)
     previous = await _previous_values(journey, person, client.client_id, fields)
     try:
         release = profile.release(identity, wanted, salt=journey.salt, supplied=previous)
@@ -139,7 +141,7 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
         )
         log.info("remembered consent", extra={"fields": {"client_id": client.client_id}})
         return await issue_code(journey, record, build_grant(record, kept, person, remembered.id))
-    return await show_page(journey, request, record)
+    return RedirectResponse(CONSENT_PATH, status_code=303)  # a page that survives a reload
 
 
 async def show_page(
@@ -264,7 +266,12 @@ async def _agree(
     except MappingError as exc:
         return await _mapping_failed(journey, request, record, exc)
     optional = set(release.optional_claims)
-    chosen = frozenset(kept & optional)
+    # optional claims derived from a value the person typed were not on the page as a
+    # checkbox (the value did not exist yet): typing the value is choosing to send them
+    typed_by_person = {
+        i.claim for i in release.items if set(i.sources) & set(supplied) and i.claim in optional
+    }
+    chosen = frozenset((kept | typed_by_person) & optional)
     locale = failures.locale_of(journey, request, record)
     captured = capture(
         person,

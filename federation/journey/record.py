@@ -40,6 +40,7 @@ JOURNEY_COOKIE = "idb_journey"
 """Cookie holding the journey id."""
 _ID_MAX = 64
 SEALED_FIELDS = ("identity", "result")
+_PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
 
 
 class Sealer:
@@ -161,8 +162,8 @@ class JourneyStore:
                 journey.grant = value
                 values[name] = json.dumps(value, ensure_ascii=False)
             else:
-                if hasattr(journey, name):
-                    setattr(journey, name, value)
+                if name in _PLAIN_FIELDS:
+                    setattr(journey, name, str(value))
                 values[name] = str(value)
         key = Keys.journey(journey.id)
         pipe = self.redis.pipeline(transaction=True)

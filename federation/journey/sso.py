@@ -40,9 +40,19 @@ async def open_session(
         acr=identity.assurance.value,
         amr=AMR,
     )
-    sealed = sealer.seal(_aad(sid), identity.to_dict())
-    await redis.hset(Keys.session(sid), IDENTITY_FIELD, sealed)
+    await keep_identity(redis, sealer, sid, identity)
     return sid
+
+
+async def keep_identity(
+    redis: aioredis.Redis, sealer: Sealer, sid: str, identity: IdentityRecord
+) -> None:
+    """Seal ``identity`` (with the attributes fetched so far) into the session, if it
+    still exists (HSET on a key that expired meanwhile would resurrect it without TTL)."""
+    key = Keys.session(sid)
+    sealed = sealer.seal(_aad(sid), identity.to_dict())
+    if await redis.exists(key):
+        await redis.hset(key, IDENTITY_FIELD, sealed)
 
 
 async def identity_of(

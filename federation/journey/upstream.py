@@ -124,6 +124,9 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     if ask is None:
         return await to_consent(journey, request, record)
     still = [a for a in record.wanted if a not in ask.unavailable]
+    if ask.unavailable:
+        identity = identity.with_attributes({a: None for a in ask.unavailable})
+        await journey.store.update(record, identity=identity)
     await journey.store.update(record, wanted=still, asked=list(ask.attributes))
     await journey.store.bind_ticket(record, ask.ticket_id)
     if ask.browser_url:
@@ -203,7 +206,11 @@ async def apply_result(journey: Journey, request: Request, record: JourneyRecord
         return await failures.upstream_failed(journey, request, record, upstream)
     identity = record.identity
     assert identity is not None
-    identity = identity.with_attributes(result.get("attributes") or {})
+    received = dict(result.get("attributes") or {})
+    # asked but not approved (or not held): remembered as None, so that a reused session
+    # does not ask again for what the person chose not to give
+    absent = {name: None for name in record.asked if name not in received}
+    identity = identity.with_attributes({**absent, **received})
     wanted = [a for a in record.wanted if a not in record.asked]
     await journey.store.update(record, identity=identity, wanted=wanted, asked=[], ticket="")
     await journey.store.clear(record, "result")
