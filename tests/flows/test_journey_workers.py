@@ -66,7 +66,7 @@ def workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[list[st
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for port in ports
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
