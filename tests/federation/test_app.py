@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from federation.app import create_app
+from federation.app import create_app, create_base_app
 from federation.logs import JsonFormatter, redact
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
 
 def test_healthz_and_readyz(redis_server: RedisServer) -> None:
-    app = create_app(Settings(redis_url=redis_server.url, issuer="http://127.0.0.1:8000"))
+    app = create_base_app(Settings(redis_url=redis_server.url, issuer="http://127.0.0.1:8000"))
     with TestClient(app) as client:
         live = client.get("/healthz")
         assert live.status_code == 200 and live.json() == {"status": "ok"}
@@ -28,7 +29,7 @@ def test_healthz_and_readyz(redis_server: RedisServer) -> None:
 
 def test_readyz_reports_redis_down() -> None:
     server = RedisServer(durable=False).start()
-    app = create_app(Settings(redis_url=server.url))
+    app = create_base_app(Settings(redis_url=server.url))
     with TestClient(app) as client:
         server.stop()
         ready = client.get("/readyz")
@@ -37,7 +38,7 @@ def test_readyz_reports_redis_down() -> None:
 
 
 def test_request_id_is_echoed_when_well_formed(redis_server: RedisServer) -> None:
-    app = create_app(Settings(redis_url=redis_server.url))
+    app = create_base_app(Settings(redis_url=redis_server.url))
     with TestClient(app) as client:
         ok = client.get("/healthz", headers={"X-Request-ID": "abcdef0123456789"})
         assert ok.headers["x-request-id"] == "abcdef0123456789"
@@ -46,7 +47,7 @@ def test_request_id_is_echoed_when_well_formed(redis_server: RedisServer) -> Non
 
 
 def test_unknown_route_is_json_error(redis_server: RedisServer) -> None:
-    app = create_app(Settings(redis_url=redis_server.url))
+    app = create_base_app(Settings(redis_url=redis_server.url))
     with TestClient(app) as client:
         resp = client.get("/no/such/thing")
         assert resp.status_code == 404
@@ -55,7 +56,7 @@ def test_unknown_route_is_json_error(redis_server: RedisServer) -> None:
 
 
 def test_https_issuer_adds_hsts(redis_server: RedisServer) -> None:
-    app = create_app(Settings(redis_url=redis_server.url, issuer="https://bridge.example.hk"))
+    app = create_base_app(Settings(redis_url=redis_server.url, issuer="https://bridge.example.hk"))
     with TestClient(app) as client:
         assert "max-age" in client.get("/healthz").headers["strict-transport-security"]
 
@@ -75,3 +76,41 @@ def test_logs_mask_pii(text: str, leak: str) -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, text, None, None)
     line = json.loads(JsonFormatter().format(record))
     assert leak not in line["msg"] and line["level"] == "info" and "request_id" in line
+
+
+def test_whole_bridge_is_wired(redis_server: RedisServer, tmp_path: Path) -> None:
+    """create_app mounts OIDC, the journey, the operator API and static files, and builds
+    the journey (consent services, checker) when Redis is up; no connector configured means
+    logins end in temporarily_unavailable, never a 500."""
+    settings = Settings(redis_url=redis_server.url, data_dir=tmp_path, issuer="http://testserver")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert app.state.journey.connector is None
+        assert type(app.state.oidc.consent_checker).__name__ == "StoreConsentChecker"
+        assert client.get("/.well-known/openid-configuration").status_code == 200
+        assert client.post("/token", data={"grant_type": "x"}).status_code in (400, 401)
+        assert client.post("/operator/api/login", json={}).status_code in (400, 401, 422)
+        assert client.get("/static/idbridge.css").status_code == 200
+        callback = client.get("/upstream/iamsmart/callback", headers={"Accept": "text/html"})
+        assert callback.status_code == 404 and "<html" in callback.text
+        page = client.get("/journey/consent", headers={"Accept": "text/html"})
+        assert page.status_code == 400 and "<html" in page.text
+    assert (tmp_path / "oidc-keys" / "SM2SM3.pem").is_file() and (tmp_path / "pii.key").is_file()
+
+
+def test_unhandled_errors_are_a_page_for_people_and_json_for_apis(
+    redis_server: RedisServer,
+) -> None:
+    app = create_base_app(Settings(redis_url=redis_server.url))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/boom", headers={"Accept": "text/html", "Accept-Language": "en"})
+        assert page.status_code == 500 and "<html" in page.text and "a bug" not in page.text
+        api = client.get("/boom")
+        assert api.status_code == 500 and api.json()["error"] == "server_error"
+        missing = client.get("/nothing", headers={"Accept": "text/html"})
+        assert missing.status_code == 404 and "<html" in missing.text
