@@ -226,3 +226,4 @@ class JourneyStore:
         if journey.ticket:
             keys.append(Keys.upstream_ticket(journey.ticket))
         await self.redis.delete(*keys)
+        journey.stage = "ended"

@@ -64,7 +64,8 @@ async def start_journey(request: Request, authz: AuthorizationRequest) -> Respon
         return RedirectResponse(redirect_for(error, authz.issuer), status_code=303)
     else:
         response = await go_upstream(journey, request, record)
-    set_journey_cookie(journey, response, record)
+    if record.stage != "ended":  # e.g. a remembered consent already sent the code
+        set_journey_cookie(journey, response, record)
     return response
 
 
