@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from consent.services import build_consent_services
 from federation.crypto.jose import decode_jwt
 from federation.journey.bindings import OidcGrantRevoker
+from federation.oidc.config import OidcConfig
 from federation.oidc.provider import OidcProvider
 from federation.storage.keys import Keys
 from tests.federation.journey.harness import (
@@ -49,7 +50,13 @@ async def test_revocation_ends_the_grant(bridge: Bridge, redis: aioredis.Redis, 
     assert httpx.get(bridge.url + "/userinfo", headers=bearer).status_code == 200
     (key,) = await redis.keys(Keys.consent("*"))
     record = await redis.hgetall(key)
-    provider = OidcProvider.from_settings(bridge.settings)
+    provider = OidcProvider.from_settings(
+        bridge.settings,
+        OidcConfig(
+            clients_file=bridge.env["IDBRIDGE_CLIENTS_FILE"],
+            client_secret_key=bridge.env["IDBRIDGE_CLIENT_SECRET_KEY"],
+        ),
+    )
     services = build_consent_services(
         redis,
         pii_key=bytes.fromhex(PII_KEY),

@@ -182,23 +182,30 @@ def bridge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         write_sim_clients(folder, [callback]), settings=SimulatorSettings(), public_url=sim_url
     )
     env = bridge_env(folder, redis_server.url, port, sim_url, rp)
-    saved = {k: os.environ.get(k) for k in env}
     with ServerThread(rp_app(rp)) as rp_server:
         rp.url = rp_server.url
         env = bridge_env(folder, redis_server.url, port, sim_url, rp)
-        os.environ.update(env)  # OidcConfig reads IDBRIDGE_CLIENTS_FILE from the environment
-        try:
-            settings = Settings()
-            app = create_app(settings)
-            with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
-                jwks = httpx.get(f"{srv.url}/jwks").json()
-                yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        app, settings = build_with_env(env)
+        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+            jwks = httpx.get(f"{srv.url}/jwks").json()
+            yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
+
+
+def build_with_env(env: dict[str, str]) -> tuple[FastAPI, Settings]:
+    """``create_app`` configured from ``env`` as a worker would be (settings and the OIDC
+    config are read from the environment at build time); the environment is restored
+    afterwards so that no other test sees it."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = Settings()
+        return create_app(settings), settings
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def pkce() -> tuple[str, str]:
