@@ -28,6 +28,15 @@ from federation.pages.locale import (
     normalise_locale,
 )
 from federation.pages.render import Pages, mask_value
+from federation.pages.selfservice_views import (
+    ConsentListPage,
+    ConsentSummary,
+    RelyingPartyConsents,
+    SelfServiceSignInPage,
+    SharedAttribute,
+    SignedOutPage,
+    WithdrawConfirmPage,
+)
 from federation.pages.static import mount_static, static_dir
 from federation.pages.views import (
     CROSS_BOUNDARY_YES,
@@ -63,15 +72,22 @@ __all__ = [
     "STATUS_CODES",
     "ConsentAttribute",
     "ConsentDonePage",
+    "ConsentListPage",
     "ConsentPage",
+    "ConsentSummary",
     "ErrorKind",
     "HandoffPage",
     "Localised",
     "Pages",
+    "RelyingPartyConsents",
     "RelyingPartyView",
+    "SelfServiceSignInPage",
     "ServiceLink",
+    "SharedAttribute",
+    "SignedOutPage",
     "SuppliedField",
     "SupportContact",
+    "WithdrawConfirmPage",
     "check_csrf",
     "issue_csrf",
     "mask_value",
