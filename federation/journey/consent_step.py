@@ -31,7 +31,7 @@ from federation.journey.consent_view import (
     texts,
 )
 from federation.journey.context import Journey
-from federation.journey.finish import build_grant, issue_code
+from federation.journey.finish import build_grant, first_party_grant, issue_code
 from federation.journey.record import JourneyRecord
 from federation.journey.sso import bridge_subject, keep_identity
 from federation.oidc.authorize import error_redirect
@@ -114,12 +114,14 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
     identity = record.identity
     assert identity is not None
     client = record.authz.client
-    profile = journey.profiles.for_client(client)
-    wanted = release_request(record)
-    fields = profile.user_supplied(wanted)
     person = bridge_subject(identity, journey.salt)
     if record.sid:
         await keep_identity(journey.redis, journey.sealer, record.sid, identity)
+    if client.client_id in journey.first_party_clients:  # nothing leaves the bridge
+        return await issue_code(journey, record, first_party_grant(record, person))
+    profile = journey.profiles.for_client(client)
+    wanted = release_request(record)
+    fields = profile.user_supplied(wanted)
     previous = await _previous_values(journey, person, client.client_id, fields)
     try:
         release = profile.release(identity, wanted, salt=journey.salt, supplied=previous)

@@ -84,6 +84,9 @@ class Journey:
     """The upstream connector (``connectors.base`` capabilities), or ``None`` when none
     is configured: logins then end in ``temporarily_unavailable``."""
     notice: NoticeTexts = field(default_factory=NoticeTexts.load)
+    first_party_clients: frozenset[str] = frozenset()
+    """The bridge's own services (the residents' self-service area): no consent page and
+    no consent record (nothing leaves the bridge), and ``sub`` is the bridge subject."""
 
     @property
     def secure_cookies(self) -> bool:

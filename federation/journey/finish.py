@@ -38,6 +38,22 @@ def build_grant(
     )
 
 
+def first_party_grant(record: JourneyRecord, person: str) -> Grant:
+    """The grant for one of the bridge's own services: ``sub`` is the bridge subject
+    ``person`` itself, no claims, no consent (``Journey.first_party_clients``)."""
+    identity = record.identity
+    assert identity is not None
+    return Grant(
+        subject=person,
+        scopes=("openid",),
+        auth_time=identity.authenticated_at,
+        bridge_subject=person,
+        acr=identity.assurance.value,
+        amr=AMR,
+        sid=record.sid or None,
+    )
+
+
 def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k != "sub"}
 
