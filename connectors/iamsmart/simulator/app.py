@@ -2,15 +2,20 @@
 
 ``create_app(clients_file, personas_file, settings, public_url)``. All state lives in this
 process (``state``): run one process (``idbridge iamsmart-sim`` does). Errors never leak a
-stack trace: the API answers D-code envelopes, pages a trilingual error page.
+stack trace: the API answers D-code envelopes, pages a trilingual error page. Result POSTs
+to relying parties go through one shared ``httpx.AsyncClient`` (made at start-up, closed at
+shutdown).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import jinja2
 import yaml
 from fastapi import FastAPI, Request
@@ -29,6 +34,7 @@ from connectors.iamsmart.simulator.config import (
     load_clients,
     load_personas,
 )
+from connectors.iamsmart.simulator.delivery import delivery_client
 from connectors.iamsmart.simulator.state import SimulatorState
 from federation.web import RequestContextMiddleware
 
@@ -47,6 +53,19 @@ class Simulator:
     templates: jinja2.Environment = field(init=False)
     messages: dict[str, dict[str, str]] = field(init=False)
     css: str = field(init=False)
+    _http: httpx.AsyncClient | None = field(init=False, default=None)
+
+    def http(self) -> httpx.AsyncClient:
+        """The shared client for result POSTs (made on first use if start-up did not)."""
+        if self._http is None or self._http.is_closed:
+            self._http = delivery_client(self.settings.deliver_timeout_s)
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the shared client (app shutdown)."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def __post_init__(self) -> None:
         self.state = SimulatorState(self.settings)
@@ -66,13 +85,29 @@ def create_app(
     public_url: str = "http://127.0.0.1:8001",
 ) -> FastAPI:
     """The simulator app; ``public_url`` is its own base URL (used in the QR code)."""
-    app = FastAPI(title="iAM Smart simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.sim = Simulator(
+    sim = Simulator(
         clients=load_clients(clients_file),
         personas=load_personas(personas_file),
         settings=settings or SimulatorSettings(),
         public_url=public_url.rstrip("/"),
     )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sim.http()
+        try:
+            yield
+        finally:
+            await sim.aclose()
+
+    app = FastAPI(
+        title="iAM Smart simulator",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.sim = sim
     app.include_router(api.router)
     app.include_router(pages.router)
 

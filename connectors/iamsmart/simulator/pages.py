@@ -234,7 +234,7 @@ async def _finish(request: Request, ticket: Any, chosen: list[str] | None) -> Re
     persona = sim.personas[ticket.persona_id]
     fields = None if chosen is None else approved_fields(persona, ticket, chosen)
     body = result_body(sim.state, client, ticket, fields)
-    await deliver(ticket.redirect_uri, body, timeout=sim.settings.deliver_timeout_s)
+    await deliver(sim.http(), ticket.redirect_uri, body)
     error = None if fields is not None else body["code"]
     return back_to(ticket.redirect_uri, state=ticket.state, ticketID=ticket.id, error_code=error)
 
