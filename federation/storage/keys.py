@@ -70,6 +70,18 @@ class Keys:
         """String: replay guard for nonces / client assertion ``jti``. TTL = validity."""
         return f"{PREFIX}seen:{client_id}:{nonce_hash}"
 
+    @staticmethod
+    def selfservice_login(login_id: str) -> str:
+        """Hash: a self-service sign-in under way (state, nonce, PKCE verifier). TTL ≈ the
+        journey's; deleted when its callback arrives."""
+        return f"{PREFIX}selfservice-login:{login_id}"
+
+    @staticmethod
+    def selfservice_session(token_hash: str) -> str:
+        """Hash: a signed-in self-service session (bridge subject, ID token), keyed by the
+        SM3 digest of its cookie. TTL ≈ 15 min."""
+        return f"{PREFIX}selfservice:{token_hash}"
+
     # --- registry ----------------------------------------------------------------------
     @staticmethod
     def client(client_id: str) -> str:

@@ -1,0 +1,128 @@
+"""What the person sees and downloads, built from their consent records: summaries grouped
+per relying party, receipts (the SM2SM3 JWS and readable JSON) and the export of all their
+records with each record's event history. Plain functions; no HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from consent.receipts import build_receipt, sign_receipt
+from consent.records import ConsentRecord, Status
+from consent.services import ConsentServices
+from federation.pages import ConsentSummary, RelyingPartyConsents, SharedAttribute
+
+HONG_KONG = timezone(timedelta(hours=8), "HKT")
+EXPORT_PAGE = 200
+EXPORT_MAX = 10_000
+
+
+def hk_time(epoch: int | None) -> str | None:
+    """``2024-06-01 14:03`` in Hong Kong time (the page adds the zone)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, HONG_KONG).strftime("%Y-%m-%d %H:%M")
+
+
+def ended_by(record: ConsentRecord) -> str | None:
+    """Who ended a consent, as the page names it."""
+    if record.status is Status.ACTIVE:
+        return None
+    if record.status is Status.EXPIRED:
+        return "expiry"
+    by = record.revoked_by or "system"
+    return (
+        "operator"
+        if by.startswith("operator:")
+        else by
+        if by in ("subject", "system")
+        else "system"
+    )
+
+
+def summary(record: ConsentRecord, base: str) -> ConsentSummary:
+    """One record for the list (``base``: the area's path, ``/consents``)."""
+    active = record.status is Status.ACTIVE
+    return ConsentSummary(
+        consent_id=record.id,
+        status=record.status.value,
+        given_at=hk_time(record.given_at) or "",
+        expires_at=hk_time(record.expires_at),
+        ended_at=hk_time(record.revoked_at) if not active else None,
+        ended_by=ended_by(record),
+        purposes=tuple(p.description.as_dict() for p in record.purposes),
+        attributes=tuple(
+            SharedAttribute(a.name, a.essential, a.supplied_by_person) for a in record.attributes
+        ),
+        withheld=tuple(record.withheld),
+        cross_boundary=record.cross_boundary,
+        receipt_jws_url=f"{base}/{record.id}/receipt.jws",
+        receipt_json_url=f"{base}/{record.id}/receipt.json",
+        withdraw_url=f"{base}/{record.id}/withdraw" if active else None,
+    )
+
+
+def group_by_relying_party(
+    records: list[ConsentRecord], base: str
+) -> tuple[RelyingPartyConsents, ...]:
+    """Records (newest first) grouped per client, groups in order of their newest record."""
+    groups: dict[str, list[ConsentRecord]] = {}
+    for record in records:
+        groups.setdefault(record.client_id, []).append(record)
+    return tuple(
+        RelyingPartyConsents(
+            client_id=client_id,
+            name=items[0].client_name.as_dict(),
+            contact=items[0].client_contact,
+            consents=tuple(summary(r, base) for r in items),
+        )
+        for client_id, items in groups.items()
+    )
+
+
+def receipt_body(record: ConsentRecord, services: ConsentServices) -> dict[str, Any]:
+    """The Kantara-shaped receipt and, when the bridge signs, its compact JWS."""
+    receipt = build_receipt(record, issuer=services.issuer)
+    body: dict[str, Any] = {"receipt": receipt}
+    if services.signer is not None:
+        body["jws"] = sign_receipt(receipt, services.signer)
+    return body
+
+
+async def all_records(services: ConsentServices, subject: str) -> list[ConsentRecord]:
+    """Every record of ``subject`` (newest first), at most :data:`EXPORT_MAX`."""
+    records: list[ConsentRecord] = []
+    cursor: str | None = None
+    while len(records) < EXPORT_MAX:
+        page = await services.store.list_by_subject(subject, cursor, EXPORT_PAGE)
+        records.extend(r for r in page.items if r.subject == subject)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return records
+
+
+async def export_document(services: ConsentServices, subject: str) -> dict[str, Any]:
+    """All of the person's records, each with its event history (ids only, no other
+    person's data: events are read per record, and records per subject)."""
+    records = await all_records(services, subject)
+    return {
+        "exported_at": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="seconds"),
+        "issuer": services.issuer,
+        "subject": subject,
+        "records": [
+            {
+                "record": record.model_dump(mode="json", by_alias=True),
+                "events": await services.store.events(record.id),
+            }
+            for record in records
+        ],
+    }
+
+
+def pretty_json(document: Any) -> bytes:
+    """Readable JSON (indented, UTF-8, CJK as text)."""
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
