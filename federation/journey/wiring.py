@@ -4,7 +4,9 @@ At build time (no I/O but files): the OIDC provider (key sets from
 ``IDBRIDGE_SIGNING_KEYS`` or generated into ``IDBRIDGE_DATA_DIR``; static clients from
 ``IDBRIDGE_CLIENTS_FILE``), the pages, the mapping profiles of every static client
 (a bad profile stops the start), the static files and the routers: OIDC (with the journey
-as its ``/authorize`` hook and the trilingual error page), the journey, the operator API.
+as its ``/authorize`` hook, the trilingual error page and the signed-out page), the
+journey, the residents' self-service (``/consents``, a first-party client of the journey),
+the operator API.
 
 At start-up (Redis connected): the upstream connector, the consent services with
 :class:`OidcGrantRevoker` (revocation → tokens revoked + back-channel logout), the
@@ -40,6 +42,7 @@ from federation.oidc.errors import NonRedirectableError
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
 from federation.pages import Pages, mount_static
+from federation.selfservice import SELF_SERVICE_CLIENT_ID, install_self_service, signed_out_page
 from federation.settings import Settings
 
 log = logging.getLogger("idbridge.app")
@@ -62,8 +65,15 @@ def install_bridge(app: FastAPI) -> None:
         return failures.not_redirectable(request.app.state.journey, request, error)
 
     mount_static(app)
-    install(app, provider, journey=start_journey, error_page=error_page)
+    install(
+        app,
+        provider,
+        journey=start_journey,
+        error_page=error_page,
+        logged_out_page=signed_out_page,
+    )
     app.include_router(journey_router())
+    install_self_service(app)  # /consents: a first-party RP of the journey
     app.include_router(operator_router)
     app.state.start_hooks.append(start_bridge)
     app.state.stop_hooks.append(stop_bridge)
@@ -102,6 +112,7 @@ async def start_bridge(app: FastAPI) -> None:
         consent=consent,
         profiles=app.state.profiles,
         connector=connector,
+        first_party_clients=frozenset({SELF_SERVICE_CLIENT_ID}),
     )
     app.state.http = http
     app.state.stop_expiry = asyncio.Event()
