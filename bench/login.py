@@ -38,6 +38,7 @@ import asyncio
 import base64
 import hashlib
 import html
+import os
 import re
 import secrets
 import sys
@@ -380,11 +381,25 @@ def main() -> None:
         default="baseline,tokens,first,remembered,paced",
         help="which runs, comma-separated (paced implies remembered)",
     )
+    parser.add_argument(
+        "--sim-reorder-ms",
+        type=int,
+        default=0,
+        help="the simulator's --timestamp-reorder-ms (0 = strict, the published rule)",
+    )
     args = parser.parse_args()
+    # the simulator child inherits this (idbridge iamsmart-sim --timestamp-reorder-ms)
+    os.environ["IDBRIDGE_SIM_TIMESTAMP_REORDER_MS"] = str(args.sim_reorder_ms)
+    order = (
+        "strict timestamp order (published rule)"
+        if not args.sim_reorder_ms
+        else f"--timestamp-reorder-ms {args.sim_reorder_ms} (load-test window)"
+    )
     for workers in [int(w) for w in args.workers.split(",")]:
         print(
             f"\n== bridge with {workers} worker(s), Redis (AOF fsync always), simulator "
-            f"--auto-approve, load generator: asyncio HTTP/1.1, {args.concurrency} users =="
+            f"--auto-approve with {order}, load generator: asyncio HTTP/1.1, "
+            f"{args.concurrency} users =="
         )
         with DemoStack(
             port=free_port_block(),

@@ -4,8 +4,12 @@ envelope, the CEK, encrypted bodies, and retries only where a retry cannot do ha
 Retry rules: a request that never reached the server (connect error / connect timeout) is
 retried for every call; a read timeout or 5xx only for ``getKey`` (it changes nothing);
 ``getToken`` is never re-sent once it may have arrived (the auth code is single-use).
-After ``D20004`` (timestamp order, e.g. two workers interleaving) or a CEK error the request
-was refused before any effect, so it is re-signed (and re-encrypted) once.
+After ``D20004`` (timestamp order, e.g. two workers interleaving) the request was refused
+before any effect, so it is re-signed with a fresh timestamp and nonce and sent again, up to
+:data:`TIMESTAMP_RETRIES` times after a jittered pause of a few milliseconds; after a CEK
+error it is re-keyed, re-encrypted and sent again once. Timestamps come from one
+process-wide :class:`~connectors.iamsmart.signing.MonotonicClock`, taken just before the
+request is written, so one process never sends a lower timestamp after a higher one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from connectors.iamsmart import crypto
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.config import IAMSmartConfig
 from connectors.iamsmart.errors import CEK_ERRORS, SUCCESS, TIMESTAMP_ERROR, error_for_code
-from connectors.iamsmart.signing import MonotonicClock, signed_headers
+from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
@@ -34,6 +38,10 @@ GET_TOKEN = "/api/v1/auth/getToken"  # noqa: S105 (a path)
 GET_KEY = "/api/v1/security/getKey"
 PROFILE_REQUEST = "/api/v1/account/auth/profile/initiateRequest"
 EME_REQUEST = "/api/v1/account/auth/eme/initiateRequest"
+TIMESTAMP_RETRIES = 4
+"""How many times a request refused with D20004 is re-signed and sent again."""
+TIMESTAMP_RETRY_PAUSE_SECONDS = 0.002
+"""Mean pause before such a resend (jittered, growing with each try)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,7 @@ class IAMSmartClient:
             ),
         )
         self._cek = cek
-        self._clock = MonotonicClock()
+        self._clock = PROCESS_CLOCK
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""
@@ -112,21 +120,26 @@ class IAMSmartClient:
     async def _call(
         self, path: str, body: Mapping[str, Any] | None, *, encrypted: bool, read_retry: bool
     ) -> dict[str, Any]:
-        """Sign, send, open the envelope; re-sign once after a timestamp or CEK refusal."""
-        for second_try in (False, True):
+        """Sign, send, open the envelope; re-sign after a timestamp refusal (bounded) or
+        re-key once after a CEK refusal (both were refused before any effect)."""
+        timestamp_retries, rekeyed = 0, False
+        while True:
             cek = await self._cek.get(self) if encrypted else None
             text = _serialise(body, cek)
             envelope = await self._send(path, text, read_retry=read_retry)
             code = str(envelope.get("code", ""))
             if code == SUCCESS:
                 return _open_content(envelope.get("content"), cek, self._cek, path)
-            if not second_try and code == TIMESTAMP_ERROR:
+            if code == TIMESTAMP_ERROR and timestamp_retries < TIMESTAMP_RETRIES:
+                timestamp_retries += 1
+                pause = TIMESTAMP_RETRY_PAUSE_SECONDS * timestamp_retries
+                await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 (jitter)
                 continue
-            if not second_try and encrypted and code in CEK_ERRORS:
+            if encrypted and code in CEK_ERRORS and not rekeyed:
+                rekeyed = True
                 await self._cek.invalidate()
                 continue
             raise error_for_code(code, context=path.rsplit("/", 1)[-1])
-        raise AssertionError("unreachable")
 
     async def _send(self, path: str, text: str, *, read_retry: bool) -> dict[str, Any]:
         cfg = self.config

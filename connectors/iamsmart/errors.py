@@ -72,7 +72,8 @@ CEK_ERRORS: frozenset[str] = frozenset({"D30002", "D30004"})
 """Codes after which the connector fetches the CEK again and retries once."""
 
 TIMESTAMP_ERROR = "D20004"
-"""Code after which the connector re-signs with a fresh timestamp and retries once."""
+"""Code after which the connector re-signs with a fresh timestamp and nonce and resends
+(a bounded number of times, ``connectors.iamsmart.client.TIMESTAMP_RETRIES``)."""
 
 
 def error_for_code(code: str, *, context: str = "") -> UpstreamError:

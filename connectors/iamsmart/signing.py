@@ -39,8 +39,9 @@ def signature_matches(
 class MonotonicClock:
     """Millisecond timestamps that never go backwards within this process.
 
-    The service rejects a timestamp lower than the previous request's; several worker
-    processes can still interleave, so the client retries once on that error.
+    The service rejects a timestamp lower than the previous request's (CorpID-SPEC §2.4.1);
+    several worker processes can still interleave, so the client re-signs and resends a
+    few times on that error (``connectors.iamsmart.client``).
     """
 
     def __init__(self) -> None:
@@ -51,6 +52,10 @@ class MonotonicClock:
         with self._lock:
             self._last = max(self._last, int(time.time() * 1000))
             return self._last
+
+
+PROCESS_CLOCK = MonotonicClock()
+"""The one clock of this process: every client stamps with it."""
 
 
 def new_nonce() -> str:

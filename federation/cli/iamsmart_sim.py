@@ -49,6 +49,15 @@ from federation.logs import configure
 @click.option(
     "--code-lifetime", default=60, show_default=True, type=int, help="Auth code lifetime (s)."
 )
+@click.option(
+    "--timestamp-reorder-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    envvar="IDBRIDGE_SIM_TIMESTAMP_REORDER_MS",
+    help="Load tests only: accept a signed request whose timestamp is up to N ms lower than "
+    "the client's previous one (0 = the published rule: never lower; D20004).",
+)
 def iamsmart_sim(
     host: str,
     port: int,
@@ -57,10 +66,18 @@ def iamsmart_sim(
     public_url: str | None,
     auto_approve: bool,
     code_lifetime: int,
+    timestamp_reorder_ms: int,
 ) -> None:
     """Run the strict iAM Smart simulator (state in this one process)."""
     configure("INFO")
-    settings = SimulatorSettings(auto_approve=auto_approve, auth_code_lifetime_s=code_lifetime)
+    settings = SimulatorSettings(
+        auto_approve=auto_approve,
+        auth_code_lifetime_s=code_lifetime,
+        timestamp_reorder_ms=timestamp_reorder_ms,
+    )
     app = create_app(clients_file, personas_file, settings, public_url or f"http://{host}:{port}")
-    click.echo(f"iAM Smart simulator on http://{host}:{port} (auto-approve: {auto_approve})")
+    click.echo(
+        f"iAM Smart simulator on http://{host}:{port} (auto-approve: {auto_approve}, "
+        f"timestamp reorder window: {timestamp_reorder_ms} ms)"
+    )
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)

@@ -89,6 +89,10 @@ class SimulatorSettings(BaseModel):
     access_token_lifetime_ms: int = 14_400_000
     cek_lifetime_ms: int = 86_400_000
     timestamp_skew_ms: int = 300_000
+    timestamp_reorder_ms: int = Field(0, ge=0, le=60_000)
+    """0 (default): a timestamp lower than the client's previous one is refused (D20004), as
+    published. N > 0: load tests only — accept one up to N ms lower (requests signed by
+    several processes arrive out of order); the nonce check still refuses replays."""
     login_window_s: int = 1080
     auto_approve: bool = False
     deliver_timeout_s: float = 10.0
