@@ -39,7 +39,9 @@ _PURPOSE = Texts.model_validate(
 def self_service_client(provider: OidcProvider) -> Client:
     """The in-memory client for ``provider``'s issuer."""
     issuer = provider.issuer.rstrip("/")
-    return Client(
+    # model_construct: the URIs are the issuer's own, which the bridge accepts as configured
+    # (RP redirect URIs must be https or loopback; the issuer is the operator's choice)
+    return Client.model_construct(
         client_id=SELF_SERVICE_CLIENT_ID,
         client_name=_NAME,
         redirect_uris=(issuer + CALLBACK_PATH,),
