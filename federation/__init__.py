@@ -2,8 +2,11 @@
 
 Owns: the SM cryptography (``federation.crypto``, bottom layer, imports nothing else of
 ours), the internal identity record (``federation.identity``), settings, the storage layer
-(``federation.storage``), the login journey, the protocol front ends (``federation.oidc``,
-``federation.saml``), the app factory (``federation.app``) and the CLI (``federation.cli``).
+(``federation.storage``), the page layer (``federation.pages``), the login journey
+(``federation.journey``), the OpenID Provider (``federation.oidc``), the residents'
+self-service area (``federation.selfservice``), the app factory (``federation.app``), the CLI
+(``federation.cli``) and the demo e-service (``federation.demo``). A SAML front end
+(``federation.saml``) belongs in layer 3 when it is built.
 
 Layering, bottom to top (a module may import only its own layer and those below):
 
@@ -11,8 +14,8 @@ Layering, bottom to top (a module may import only its own layer and those below)
    ``federation.storage``, ``federation.logs``, ``federation.web`` (request ids, security
    headers) and ``federation.pages`` (templates, catalogues, locale, CSRF)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)
-3. ``federation.journey``, ``federation.oidc``, ``federation.saml``
-4. ``federation.app``, ``federation.cli``
+3. ``federation.journey``, ``federation.oidc``, ``federation.selfservice``
+4. ``federation.app``, ``federation.cli``, ``federation.demo``
 
 This ``__init__`` deliberately imports nothing, so that importing the bottom layer never
 drags in the top.
