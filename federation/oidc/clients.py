@@ -62,6 +62,26 @@ def _check_uri(uri: str, *, allow_http_loopback: bool = True) -> str:
     return uri
 
 
+ASSERTION_KEY_TYPES: dict[str, tuple[str, str]] = {
+    "SM2SM3": ("EC", "SM2"),
+    "ES256": ("EC", "P-256"),
+}
+"""``token_endpoint_auth_signing_alg`` → the (``kty``, ``crv``) of the keys that can verify it."""
+
+
+def _check_assertion_keys(keys: list[Any], alg: str) -> None:
+    """Every ``private_key_jwt`` key must be a public key of the registered algorithm's type
+    (RFC 7517 §4: ``kty``/``crv``; a key naming another ``alg`` is refused too)."""
+    kty, crv = ASSERTION_KEY_TYPES[alg]
+    if not keys:
+        raise ValueError("jwks has no keys")
+    for key in keys:
+        if not isinstance(key, dict) or key.get("kty") != kty or key.get("crv") != crv:
+            raise ValueError(f"jwks keys must be kty={kty} crv={crv} for {alg}")
+        if key.get("alg", alg) != alg or "d" in key:
+            raise ValueError(f"jwks keys must be public {alg} keys")
+
+
 class Client(BaseModel):
     """A registered relying party (OIDC Dynamic Client Registration §2 metadata, plus the
     bridge's consent texts). Immutable once loaded."""
@@ -131,6 +151,7 @@ class Client(BaseModel):
         if self.token_endpoint_auth_method == "private_key_jwt":  # noqa: S105
             if not self.jwks or not isinstance(self.jwks.get("keys"), list):
                 raise ValueError("private_key_jwt needs jwks with keys")
+            _check_assertion_keys(self.jwks["keys"], self.token_endpoint_auth_signing_alg)
         elif not (self.client_secret_digest or self.client_secret_env):
             raise ValueError("a secret-based client needs client_secret_digest or _env")
         return self

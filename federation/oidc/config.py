@@ -39,3 +39,9 @@ class OidcConfig(BaseSettings):
     backchannel_timeout: float = Field(
         5.0, gt=0, le=30, description="Timeout of one back-channel logout POST, seconds."
     )
+    registration_max_consent_remember_seconds: int = Field(
+        180 * 24 * 3600,
+        ge=0,
+        description="Longest consent_remember_seconds a dynamically registered client gets "
+        "(a larger value is lowered to this), seconds.",
+    )

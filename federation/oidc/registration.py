@@ -6,13 +6,35 @@ extensions: ``purposes`` and ``processing_method`` are objects with ``zh-HK``, `
 ``en`` members; ``client_name`` may be one string or language-tagged (``client_name#zh-HK``,
 §2.2). The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
 Clients are persisted in Redis (``Keys.client``, durable). No RFC 7592 management API.
+
+What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything
+else is server policy:
+
+- metadata the bridge does not understand is ignored (RFC 7591 §2), and so are the
+  bridge's own server-side fields (``mapping_profile``, ``sector_identifier``, secrets);
+  a dynamic client always gets ``IDBRIDGE_DEFAULT_MAPPING_PROFILE``;
+- standard metadata the bridge understands but cannot honour (``jwks_uri``,
+  ``sector_identifier_uri``, ``request_uris``, encrypted or signed responses other than the
+  ID token) is refused with ``invalid_client_metadata``;
+- pairwise subjects (OIDC Core §8.1) come from the redirect URIs' host, so every redirect
+  URI must share one host; ``subject_type: public`` (the same ``sub`` at every RP) is for
+  static clients only;
+- ``consent_remember_seconds`` is lowered to
+  ``IDBRIDGE_REGISTRATION_MAX_CONSENT_REMEMBER_SECONDS``;
+- ``backchannel_logout_uri``, ``logo_uri`` and ``post_logout_redirect_uris`` must be https
+  (the bridge would otherwise POST to, or send people to, plain-http and loopback
+  addresses), unless the issuer itself is plain http on loopback (the demo and the tests).
+  ``redirect_uris`` follow the static rule: https, or http on loopback (RFC 8252 §7.3);
+- ``jwks`` keys must match ``token_endpoint_auth_signing_alg`` (:class:`Client`).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -21,14 +43,52 @@ from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
 
-_SERVER_SET = {
-    "client_id",
-    "client_secret",
-    "client_secret_digest",
-    "client_secret_env",
-    "client_id_issued_at",
-    "client_secret_expires_at",
-}
+CLIENT_METADATA = frozenset(
+    {
+        # RFC 7591 §2 (client_uri, tos_uri, policy_uri, software_* are understood, not kept)
+        "redirect_uris",
+        "token_endpoint_auth_method",
+        "grant_types",
+        "response_types",
+        "client_name",
+        "logo_uri",
+        "scope",
+        "contacts",
+        "jwks",
+        # OIDC Registration §2
+        "subject_type",
+        "id_token_signed_response_alg",
+        "token_endpoint_auth_signing_alg",
+        # RP-Initiated Logout §3.1, Back-Channel Logout §2.2, RFC 9126 §6
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+        "require_pushed_authorization_requests",
+        # the bridge's consent texts and the (capped) remembered-consent lifetime
+        "purposes",
+        "processing_method",
+        "consent_remember_seconds",
+    }
+)
+"""Metadata a registering client may set; anything else is ignored (RFC 7591 §2)."""
+
+UNSUPPORTED = (
+    "jwks_uri",
+    "sector_identifier_uri",
+    "request_uris",
+    "id_token_encrypted_response_alg",
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "request_object_signing_alg",
+    "request_object_encryption_alg",
+)
+"""Standard metadata the bridge understands but cannot honour: refused, not ignored, since
+the client would otherwise rely on something it does not get."""
+
+_TEXTS = ("client_name", "purposes", "processing_method")
+_HTTPS_ONLY = ("backchannel_logout_uri", "logo_uri")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_REMEMBER_DEFAULT: int = Client.model_fields["consent_remember_seconds"].default
 
 
 def check_initial_access_token(provider: OidcProvider, authorization: str | None) -> None:
@@ -53,21 +113,72 @@ def _texts(metadata: dict[str, Any], name: str) -> Any:
     return value if value is not None else (tagged or None)
 
 
+def _client_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The allow-listed metadata (language-tagged texts folded), unknown names dropped."""
+    for unsupported in UNSUPPORTED:
+        if metadata.get(unsupported) is not None:
+            raise OAuthError("invalid_client_metadata", f"{unsupported} is not supported")
+    kept = {k: v for k, v in metadata.items() if k in CLIENT_METADATA or "#" in k}
+    for name in _TEXTS:
+        kept[name] = _texts(kept, name)
+    kept = {k: v for k, v in kept.items() if "#" not in k}
+    if isinstance(kept.get("scope"), str):
+        kept["scopes"] = kept.pop("scope").split()
+    kept.pop("scope", None)
+    kept.pop("response_types", None)
+    return kept
+
+
+def _https_required(issuer: str) -> bool:
+    """Plain-http URIs are refused unless the issuer itself is plain http on loopback."""
+    parts = urlsplit(issuer)
+    return not (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+
+
+def _check_policy(provider: OidcProvider, client: Client) -> None:
+    """Server policy for dynamic clients (see the module docstring)."""
+    if client.subject_type != "pairwise":
+        raise OAuthError("invalid_client_metadata", "dynamic clients get pairwise subjects only")
+    hosts = {urlsplit(uri).hostname for uri in client.redirect_uris}
+    if len(hosts) != 1:
+        raise OAuthError(
+            "invalid_redirect_uri",
+            "redirect_uris must share one host (OIDC Core §8.1; no sector_identifier_uri)",
+        )
+    if _https_required(provider.issuer):
+        uris = [(name, getattr(client, name)) for name in _HTTPS_ONLY]
+        uris += [("post_logout_redirect_uris", uri) for uri in client.post_logout_redirect_uris]
+        for name, uri in uris:
+            if uri is not None and (urlsplit(uri).scheme != "https" or _internal(uri)):
+                raise OAuthError(
+                    "invalid_client_metadata", f"{name} must be https to a public host"
+                )
+
+
+def _internal(uri: str) -> bool:
+    """A loopback name, or an IP literal that is not globally routable."""
+    host = urlsplit(uri).hostname or ""
+    if host in _LOOPBACK or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
 async def register_client(
     provider: OidcProvider, redis: aioredis.Redis, metadata: Any
 ) -> dict[str, Any]:
     """Validate ``metadata``, persist a new client and return the §3.2.1 response."""
     if not isinstance(metadata, dict):
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
-    metadata = {k: v for k, v in metadata.items() if k not in _SERVER_SET}
-    for name in ("client_name", "purposes", "processing_method"):
-        metadata[name] = _texts(metadata, name)
-    for unsupported in ("jwks_uri", "sector_identifier_uri", "request_uris"):
-        if unsupported in metadata:
-            raise OAuthError("invalid_client_metadata", f"{unsupported} is not supported")
-    if isinstance(metadata.get("scope"), str):
-        metadata["scopes"] = metadata.pop("scope").split()
-    metadata.pop("response_types", None)
+    metadata = _client_metadata(metadata)
+    remember = metadata.get("consent_remember_seconds")
+    ceiling = provider.config.registration_max_consent_remember_seconds
+    if isinstance(remember, int) and not isinstance(remember, bool):
+        metadata["consent_remember_seconds"] = min(remember, ceiling)
+    else:
+        metadata.setdefault("consent_remember_seconds", min(_REMEMBER_DEFAULT, ceiling))
     client_id = "dyn-" + secrets.token_urlsafe(16)
     secret = None
     if metadata.get("token_endpoint_auth_method", "client_secret_basic") != "private_key_jwt":
@@ -82,9 +193,11 @@ async def register_client(
             if fields and set(fields) <= {"redirect_uris"}
             else "invalid_client_metadata"
         )
-        raise OAuthError(error, "invalid metadata: " + ", ".join(fields)) from exc
+        raise OAuthError(error, "invalid metadata: " + ", ".join(fields or ["jwks"])) from exc
+    _check_policy(provider, client)
     await provider.clients.register(redis, client)
     response = client.public_metadata()
+    response.pop("mapping_profile", None)
     response.update(client_id_issued_at=provider.clock(), response_types=["code"])
     if secret:
         response.update(client_secret=secret, client_secret_expires_at=0)
