@@ -224,12 +224,12 @@ class IAMSmartConnector:
         if not isinstance(content, str):
             raise UpstreamProtocolError("result callback has no encrypted content")
         secret_key = envelope.get("secretKey")
-        if isinstance(secret_key, str) and secret_key:
-            cek = self.cek.unwrap(secret_key)
-        else:
-            cek = await self.cek.get(self.client)
+        secret_key = secret_key if isinstance(secret_key, str) and secret_key else None
         try:
-            fields = json.loads(crypto.decrypt(cek, content))
+            plain = self.cek.open_result(secret_key, content)
+            if plain is None:
+                plain = crypto.decrypt(await self.cek.get(self.client), content)
+            fields = json.loads(plain)
         except (crypto.CryptoError, ValueError, RecursionError) as exc:
             raise UpstreamProtocolError("result callback content cannot be opened") from exc
         if not isinstance(fields, dict):

@@ -249,3 +249,27 @@ async def test_cek_cache_is_shared_through_redis(
     assert stored and base64.b64encode(cek).decode() not in stored  # only the wrapped key
     await second.invalidate()
     assert await redis.get("idb:cache:iamsmart:cek:test-rp") is None
+
+
+async def test_result_content_opens_with_the_cek_in_hand_before_unwrapping(
+    simulator: RunningSim,
+    receiver,
+    keypair: tuple[Path, Path],  # type: ignore[no-untyped-def]
+) -> None:
+    config = make_config(simulator.url, receiver, keypair[0])
+    public = crypto.load_public_key(keypair[1].read_bytes())
+    cek, other = crypto.new_cek(), crypto.new_cek()
+    cache = CekCache(config)
+    frame = crypto.encrypt(cek, b'{"a": 1}')
+    assert cache.open_result(None, frame) is None  # nothing in hand, no secretKey
+    assert cache.open_result(crypto.wrap_cek(public, cek), frame) == b'{"a": 1}'  # unwrapped
+    # now in hand: a callback whose secretKey cannot even be unwrapped still opens
+    assert cache.open_result("bm90IGEga2V5", frame) == b'{"a": 1}'
+    # a frame under another CEK is not misread with the one in hand: it is unwrapped
+    frame2 = crypto.encrypt(other, b"{}")
+    assert cache.open_result(crypto.wrap_cek(public, other), frame2) == b"{}"
+    assert cache.open_result(None, crypto.encrypt(crypto.new_cek(), b"{}")) is None
+    with pytest.raises(crypto.CryptoError):  # wrapped for us, but the content is not its
+        cache.open_result(
+            crypto.wrap_cek(public, crypto.new_cek()), crypto.encrypt(crypto.new_cek(), b"x")
+        )
