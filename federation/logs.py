@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,6 +28,17 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)bearer\s+[\w.~+/=-]+"), "Bearer [token]"),
     (re.compile(r"\b\d{7,}\b"), "[digits]"),
 )
+
+
+def traceback_frames(exc: BaseException) -> list[str]:
+    """``file:line function`` of each frame of ``exc``'s traceback, innermost last.
+
+    Only code locations: the exception's message (which may carry attribute values or
+    secrets) and the source lines are left out."""
+    return [
+        f"{frame.filename}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+    ]
 
 
 def redact(text: str) -> str:
@@ -53,6 +65,8 @@ class JsonFormatter(logging.Formatter):
             entry.update({k: redact(str(v)) for k, v in fields.items() if k not in entry})
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
+            if record.exc_info[1] is not None:
+                entry["frames"] = traceback_frames(record.exc_info[1])
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -1,18 +1,27 @@
 """Cross-cutting HTTP concerns shared by every front end: request ids, security headers,
 and the error responses that replace stack traces.
 
+An unhandled exception is answered here, inside :class:`RequestContextMiddleware`, so that
+the 500 carries the request id as its reference and the security headers (Starlette's
+outermost ``ServerErrorMiddleware`` runs after the request id has been reset). People
+(``Accept: text/html``) get the trilingual ``server_error`` page of ``app.state.pages``
+when the app has one, else a minimal trilingual text; API clients get OAuth-style JSON.
+
 Bottom-layer helpers for the app factory; protocol logic never lives here.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 import secrets
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from federation.logs import request_id_var
+from federation.logs import request_id_var, traceback_frames
 
 log = logging.getLogger("idbridge.web")
 
@@ -23,6 +32,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
+    # form-action lists http: and https: on purpose: Chromium applies form-action to the
+    # redirect that follows a form POST (consent → 302 → the RP's redirect_uri), so 'self'
+    # alone would block the end of every login journey.
     (
         b"content-security-policy",
         b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -72,7 +84,71 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            log.error(
+                "unhandled error",
+                extra={"fields": {"error": type(exc).__name__, "frames": traceback_frames(exc)}},
+            )
+            if started:  # too late for an error response: let the server close the connection
+                raise
+            await _server_error(scope, request_id, send_with_headers)
         finally:
             request_id_var.reset(token)
+
+
+SERVER_ERROR_HTML = """<!DOCTYPE html>
+<html lang="zh-Hant-HK"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>系統錯誤 · 系统错误 · Server error</title></head><body><main>
+<h1>系統錯誤 · 系统错误 · Server error</h1>
+<p>系統發生錯誤，請稍後再試，並向支援人員提供參考編號。</p>
+<p lang="zh-Hans-CN">系统发生错误，请稍后再试，并向支持人员提供参考编号。</p>
+<p lang="en">An internal error occurred. Please try again later and quote the reference to
+support.</p>
+<p>參考編號 · 参考编号 · Reference: <code>{reference}</code></p>
+</main></body></html>
+"""
+"""What people see when the app has no pages to render the error page with."""
+
+
+async def _server_error(scope: Scope, request_id: str, send: Send) -> None:
+    """Send the 500 response: the error page, a trilingual text, or JSON."""
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
+    if b"text/html" in accept:
+        body, media = _server_error_page(scope, request_id)
+    else:
+        description = "an internal error occurred; quote the reference to support"
+        error = {"error": "server_error", "error_description": description}
+        body = json.dumps({**error, "reference": request_id}).encode()
+        media = b"application/json"
+    headers = [
+        (b"content-type", media),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _server_error_page(scope: Scope, request_id: str) -> tuple[bytes, bytes]:
+    pages = getattr(getattr(scope.get("app"), "state", None), "pages", None)
+    if pages is not None:
+        try:
+            request = Request(scope)
+            response = pages.render_error(
+                "server_error", pages.locale_for(request), reference=request_id, request=request
+            )
+            return bytes(response.body), b"text/html; charset=utf-8"
+        except Exception:  # the page itself failed: fall back to the plain text
+            log.error("error page could not be rendered")
+    page = SERVER_ERROR_HTML.format(reference=html.escape(request_id))
+    return page.encode("utf-8"), b"text/html; charset=utf-8"
