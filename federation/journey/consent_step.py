@@ -110,7 +110,6 @@ async def _previous_values(
 
 async def to_consent(journey: Journey, request: Request, record: JourneyRecord) -> Response:
     """Map, then skip the page for a remembered consent or show it."""
-    await journey.store.update(record, stage="consent")
     identity = record.identity
     assert identity is not None
     client = record.authz.client
@@ -143,6 +142,7 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
         )
         log.info("remembered consent", extra={"fields": {"client_id": client.client_id}})
         return await issue_code(journey, record, build_grant(record, kept, person, remembered.id))
+    await journey.store.update(record, stage="consent")
     return RedirectResponse(CONSENT_PATH, status_code=303)  # a page that survives a reload
 
 

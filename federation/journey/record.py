@@ -41,6 +41,14 @@ JOURNEY_COOKIE = "idb_journey"
 _ID_MAX = 64
 SEALED_FIELDS = ("identity", "result")
 _PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
+_STORE_RESULT = """
+if redis.call('HGET', KEYS[1], 'ticket') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'result', ARGV[2])
+  return 1
+end
+return 0
+"""
+"""Store a result only if the journey still waits for that ticket (one round trip)."""
 
 
 class Sealer:
@@ -81,6 +89,8 @@ class JourneyRecord:
     sid: str = ""
     grant: dict[str, Any] | None = None
     consent_id: str = ""
+    unsaved: dict[str, str] = field(default_factory=dict, repr=False)
+    """Fields of a just-created record not written yet (see :meth:`JourneyStore.create`)."""
 
 
 class JourneyStore:
@@ -90,11 +100,14 @@ class JourneyStore:
         self.redis = redis
         self.sealer = sealer
         self.ttl = ttl
+        self._store_result = redis.register_script(_STORE_RESULT)
 
     async def create(
         self, authz: AuthorizationRequest, *, locale: str, user_agent: str, **fields: Any
     ) -> JourneyRecord:
-        """Open a journey (256-bit id) and return it."""
+        """Open a journey (256-bit id) and return it. Nothing is written yet: the record's
+        first write (:meth:`update`, :meth:`bind_state`, :meth:`bind_ticket`) carries it, in
+        the same round trip; :meth:`end` on an unwritten record deletes nothing."""
         journey = JourneyRecord(
             id=secrets.token_urlsafe(32),
             authz=authz,
@@ -102,13 +115,15 @@ class JourneyStore:
             locale=locale,
             user_agent=user_agent[:512],
         )
-        await self.update(
+        journey.unsaved = self._values(
             journey,
-            authz=json.dumps(authz.to_dict(), ensure_ascii=False),
-            stage=journey.stage,
-            locale=locale,
-            ua=journey.user_agent,
-            **fields,
+            {
+                "authz": json.dumps(authz.to_dict(), ensure_ascii=False),
+                "stage": journey.stage,
+                "locale": locale,
+                "ua": journey.user_agent,
+                **fields,
+            },
         )
         return journey
 
@@ -145,8 +160,35 @@ class JourneyStore:
             consent_id=raw.get("consent_id", ""),
         )
 
-    async def update(self, journey: JourneyRecord, **fields: Any) -> None:
-        """Write ``fields`` (strings; ``identity``/``result`` are sealed) and renew the TTL."""
+    async def update(
+        self, journey: JourneyRecord, *, drop: tuple[str, ...] = (), **fields: Any
+    ) -> None:
+        """Write ``fields`` (strings; ``identity``/``result`` are sealed), remove the fields
+        named in ``drop``, and renew the TTL — one round trip."""
+        pipe = self._write(journey, fields, drop)
+        await pipe.execute()
+
+    def _write(
+        self, journey: JourneyRecord, fields: Mapping[str, Any], drop: tuple[str, ...] = ()
+    ) -> Any:
+        """A transaction writing ``fields`` (and what :meth:`create` left unsaved), removing
+        ``drop``, renewing the TTL; the caller may queue more before executing it."""
+        values = {**journey.unsaved, **self._values(journey, fields)}
+        journey.unsaved = {}
+        key = Keys.journey(journey.id)
+        pipe = self.redis.pipeline(transaction=True)
+        if drop:
+            pipe.hdel(key, *drop)
+            for name in drop:
+                if name == "result":
+                    journey.result = None
+        if values:
+            pipe.hset(key, mapping=values)
+        pipe.expire(key, self.ttl)
+        return pipe
+
+    def _values(self, journey: JourneyRecord, fields: Mapping[str, Any]) -> dict[str, str]:
+        """``fields`` as stored (and reflected on ``journey``)."""
         values: dict[str, str] = {}
         for name, value in fields.items():
             if name == "identity":
@@ -165,20 +207,14 @@ class JourneyStore:
                 if name in _PLAIN_FIELDS:
                     setattr(journey, name, str(value))
                 values[name] = str(value)
-        key = Keys.journey(journey.id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, mapping=values)
-        pipe.expire(key, self.ttl)
-        await pipe.execute()
+        return values
 
-    async def bind_state(self, journey: JourneyRecord, state: str, ttl: int) -> None:
-        """Bind an upstream ``state`` to the journey (one use; see :meth:`journey_for_state`)."""
-        pipe = self.redis.pipeline(transaction=True)
+    async def bind_state(self, journey: JourneyRecord, state: str, ttl: int, **fields: Any) -> None:
+        """Bind an upstream ``state`` to the journey (one use; see :meth:`journey_for_state`),
+        writing ``fields`` in the same round trip."""
+        pipe = self._write(journey, {**fields, "state": state})
         pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl))
-        pipe.hset(Keys.journey(journey.id), mapping={"state": state})
-        pipe.expire(Keys.journey(journey.id), self.ttl)
         await pipe.execute()
-        journey.state = state
 
     async def journey_for_state(self, state: str) -> str | None:
         """The journey id bound to ``state`` (the binding stays until the journey ends)."""
@@ -186,15 +222,14 @@ class JourneyStore:
             return None
         return await self.redis.get(Keys.upstream_state(state))
 
-    async def bind_ticket(self, journey: JourneyRecord, ticket: str) -> None:
-        """Bind an attribute request's ticket to the journey and mark it pending."""
-        pipe = self.redis.pipeline(transaction=True)
+    async def bind_ticket(self, journey: JourneyRecord, ticket: str, **fields: Any) -> None:
+        """Bind an attribute request's ticket to the journey and mark it pending, writing
+        ``fields`` in the same round trip."""
+        pipe = self._write(
+            journey, {**fields, "ticket": ticket, "stage": "attributes"}, ("result",)
+        )
         pipe.set(Keys.upstream_ticket(ticket), journey.id, ex=self.ttl)
-        pipe.hset(Keys.journey(journey.id), mapping={"ticket": ticket, "stage": "attributes"})
-        pipe.hdel(Keys.journey(journey.id), "result")
-        pipe.expire(Keys.journey(journey.id), self.ttl)
         await pipe.execute()
-        journey.ticket, journey.stage, journey.result = ticket, "attributes", None
 
     async def journey_for_ticket(self, ticket: str) -> str | None:
         """The journey id waiting for ``ticket``."""
@@ -205,11 +240,9 @@ class JourneyStore:
     async def store_result(self, journey_id: str, ticket: str, result: dict[str, Any]) -> bool:
         """Store an attribute result (sealed) for the journey if it still waits for
         ``ticket``; False otherwise. Used by the server-to-server result POST."""
-        key = Keys.journey(journey_id)
-        if await self.redis.hget(key, "ticket") != ticket:
-            return False
-        await self.redis.hset(key, "result", self.sealer.seal(journey_id, result))
-        return True
+        sealed = self.sealer.seal(journey_id, result)
+        stored = await self._store_result(keys=[Keys.journey(journey_id)], args=[ticket, sealed])
+        return bool(stored)
 
     async def clear(self, journey: JourneyRecord, *names: str) -> None:
         """Remove fields (e.g. a consumed ``result``) from the record."""
@@ -220,6 +253,7 @@ class JourneyStore:
 
     async def end(self, journey: JourneyRecord) -> None:
         """Delete the record and its bindings (and with them every upstream attribute)."""
+        journey.unsaved = {}
         keys = [Keys.journey(journey.id)]
         if journey.state:
             keys.append(Keys.upstream_state(journey.state))

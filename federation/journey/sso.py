@@ -13,12 +13,19 @@ from fastapi.responses import Response
 
 from federation.identity import IdentityRecord
 from federation.journey.record import Sealer
-from federation.oidc.session import SESSION_COOKIE, Session, create_session
+from federation.oidc.session import SESSION_COOKIE, Session, create_session, new_session_id
 from federation.storage.keys import Keys
 from mappings.subjects import pairwise_subject
 
 IDENTITY_FIELD = "j:identity"
 AMR = ("iamsmart",)
+_SET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1
+"""
+"""HSET only on a session that still exists (one round trip)."""
 """Authentication method reference for an iAM Smart login (app approval on the phone)."""
 
 
@@ -31,17 +38,18 @@ def bridge_subject(identity: IdentityRecord, salt: bytes) -> str:
 async def open_session(
     redis: aioredis.Redis, sealer: Sealer, identity: IdentityRecord, subject: str, ttl: int
 ) -> str:
-    """Create the bridge session for a fresh upstream login and keep the sealed identity."""
-    sid = await create_session(
+    """Create the bridge session for a fresh upstream login with the sealed identity."""
+    sid = new_session_id()
+    return await create_session(
         redis,
         subject,
         identity.authenticated_at,
         ttl,
         acr=identity.assurance.value,
         amr=AMR,
+        session_id=sid,
+        extra={IDENTITY_FIELD: sealer.seal(_aad(sid), identity.to_dict())},
     )
-    await keep_identity(redis, sealer, sid, identity)
-    return sid
 
 
 async def keep_identity(
@@ -49,10 +57,8 @@ async def keep_identity(
 ) -> None:
     """Seal ``identity`` (with the attributes fetched so far) into the session, if it
     still exists (HSET on a key that expired meanwhile would resurrect it without TTL)."""
-    key = Keys.session(sid)
     sealed = sealer.seal(_aad(sid), identity.to_dict())
-    if await redis.exists(key):
-        await redis.hset(key, IDENTITY_FIELD, sealed)
+    await redis.eval(_SET_IF_EXISTS, 1, Keys.session(sid), IDENTITY_FIELD, sealed)
 
 
 async def identity_of(

@@ -49,10 +49,9 @@ async def start_journey(request: Request, authz: AuthorizationRequest) -> Respon
     if decision == "reuse" and session is not None:
         identity = await identity_of(journey.redis, journey.sealer, session)
     if identity is not None and session is not None:
-        await journey.store.update(
-            record, identity=identity, sid=session.session_id, stage="attributes"
+        response = await after_login(
+            journey, request, record, identity=identity, sid=session.session_id, stage="attributes"
         )
-        response = await after_login(journey, request, record)
     elif "none" in authz.prompt:
         await journey.store.end(record)
         error = RedirectableError(

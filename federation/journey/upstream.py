@@ -61,8 +61,9 @@ async def go_upstream(journey: Journey, request: Request, record: JourneyRecord)
     redirect = connector.login_redirect(
         state=state, user_agent=record.user_agent, language=record.locale
     )
-    await journey.store.bind_state(record, state, redirect.callback_window_seconds)
-    await journey.store.update(record, stage="upstream")
+    await journey.store.bind_state(
+        record, state, redirect.callback_window_seconds, stage="upstream"
+    )
     return RedirectResponse(redirect.url, status_code=303)
 
 
@@ -84,18 +85,22 @@ async def login_callback(journey: Journey, request: Request, params: Mapping[str
     if journey.settings.session_ttl:
         ttl = journey.settings.session_ttl
         sid = await open_session(journey.redis, journey.sealer, identity, person, ttl)
-    await journey.store.update(record, identity=identity, sid=sid, stage="attributes")
-    response = await after_login(journey, request, record)
+    response = await after_login(
+        journey, request, record, identity=identity, sid=sid, stage="attributes"
+    )
     if sid:
         set_session_cookie(response, sid, secure=journey.secure_cookies, ttl=ttl)
     return response
 
 
-async def after_login(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """Work out which attributes the client's profile needs, and fetch them."""
+async def after_login(
+    journey: Journey, request: Request, record: JourneyRecord, **fields: object
+) -> Response:
+    """Work out which attributes the client's profile needs (stored with ``fields``, e.g.
+    the fresh identity, in one write), and fetch them."""
     profile = journey.profiles.for_client(record.authz.client)
     wanted = sorted(a.value for a in profile.required_attributes(release_request(record)))
-    await journey.store.update(record, wanted=wanted)
+    await journey.store.update(record, wanted=wanted, **fields)
     return await next_request(journey, request, record)
 
 
@@ -124,11 +129,10 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     if ask is None:
         return await to_consent(journey, request, record)
     still = [a for a in record.wanted if a not in ask.unavailable]
+    fields: dict[str, object] = {"wanted": still, "asked": list(ask.attributes)}
     if ask.unavailable:
-        identity = identity.with_attributes({a: None for a in ask.unavailable})
-        await journey.store.update(record, identity=identity)
-    await journey.store.update(record, wanted=still, asked=list(ask.attributes))
-    await journey.store.bind_ticket(record, ask.ticket_id)
+        fields["identity"] = identity.with_attributes({a: None for a in ask.unavailable})
+    await journey.store.bind_ticket(record, ask.ticket_id, **fields)
     if ask.browser_url:
         return RedirectResponse(ask.browser_url, status_code=303)
     return waiting_page(journey, request, record)
@@ -212,8 +216,9 @@ async def apply_result(journey: Journey, request: Request, record: JourneyRecord
     absent = {name: None for name in record.asked if name not in received}
     identity = identity.with_attributes({**absent, **received})
     wanted = [a for a in record.wanted if a not in record.asked]
-    await journey.store.update(record, identity=identity, wanted=wanted, asked=[], ticket="")
-    await journey.store.clear(record, "result")
+    await journey.store.update(
+        record, identity=identity, wanted=wanted, asked=[], ticket="", drop=("result",)
+    )
     return await next_request(journey, request, record)
 
 

@@ -18,6 +18,7 @@ The journey creates it after a successful upstream login and keeps its id in the
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -41,6 +42,11 @@ class Session:
     """client_id → RP-facing ``sub``."""
 
 
+def new_session_id() -> str:
+    """A fresh session id: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
 async def create_session(
     redis: aioredis.Redis,
     subject: str,
@@ -49,14 +55,24 @@ async def create_session(
     *,
     acr: str = "",
     amr: tuple[str, ...] = (),
+    session_id: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
-    """Open a session and return its id (256 random bits)."""
-    session_id = secrets.token_urlsafe(32)
+    """Open a session and return its id (256 random bits, or ``session_id`` from
+    :func:`new_session_id`); ``extra`` fields (e.g. the journey's sealed identity) are
+    written in the same round trip."""
+    session_id = session_id or new_session_id()
     key = Keys.session(session_id)
     pipe = redis.pipeline(transaction=True)
     pipe.hset(
         key,
-        mapping={"subject": subject, "auth_time": str(auth_time), "acr": acr, "amr": " ".join(amr)},
+        mapping={
+            **(extra or {}),
+            "subject": subject,
+            "auth_time": str(auth_time),
+            "acr": acr,
+            "amr": " ".join(amr),
+        },
     )
     pipe.expire(key, ttl)
     await pipe.execute()

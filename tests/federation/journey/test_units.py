@@ -76,6 +76,27 @@ async def test_ticket_results_only_for_the_waiting_journey(redis: aioredis.Redis
     assert loaded is not None and loaded.result == {"attributes": {"email": "a@b.hk"}}
 
 
+async def test_a_new_record_is_written_with_its_first_update(redis: aioredis.Redis) -> None:
+    store = JourneyStore(redis, Sealer(b"k" * 16), ttl=60)
+    record = await store.create(AUTHZ, locale="en", user_agent="ua")
+    assert await store.load(record.id) is None  # nothing written yet
+    await store.bind_state(record, "S1", 30, stage="upstream")
+    loaded = await store.load(record.id)
+    assert loaded is not None and loaded.authz == AUTHZ and loaded.state == "S1"
+    assert loaded.locale == "en" and loaded.user_agent == "ua"
+    assert await store.journey_for_state("S1") == record.id
+    await store.bind_ticket(record, "T1", wanted=["email"], asked=["email"])
+    assert await store.store_result(record.id, "T1", {"attributes": {}})
+    await store.update(record, wanted=[], asked=[], ticket="", drop=("result",))
+    loaded = await store.load(record.id)
+    assert loaded is not None and loaded.result is None and loaded.ticket == ""
+    assert loaded.wanted == [] and 0 < await redis.ttl(Keys.journey(record.id)) <= 60
+    unsaved = await store.create(AUTHZ, locale="en", user_agent="ua")
+    await store.end(unsaved)
+    await store.update(unsaved)
+    assert await redis.hgetall(Keys.journey(unsaved.id)) == {}
+
+
 @pytest.mark.parametrize(
     ("code", "kind"),
     [
