@@ -2,6 +2,10 @@
 defaults, RFC 9106), a TOTP second factor (RFC 6238, pyotp) whose secret is sealed with
 SM4-GCM (AAD = ``operator:<username>``), a role, and an enabled flag. Each used TOTP time
 step is remembered so a code cannot be replayed.
+
+Hashing and verifying take tens of milliseconds of CPU each (that is the point of
+argon2id), so both run in a worker thread (``anyio.to_thread``; argon2-cffi releases the
+GIL) rather than on the event loop, where they would stall every other request.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hmac
 import re
 import time
 
+import anyio.to_thread
 import pyotp
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
@@ -27,6 +32,14 @@ TOTP_ISSUER = "idbridge operator"
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-equal-timing")
+
+
+def _verify(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the argon2 hash ``stored`` (blocking; use a thread)."""
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 class AccountError(ValueError):
@@ -68,10 +81,11 @@ class OperatorAccounts:
         """Create an account; return the TOTP provisioning URI (show it once)."""
         self._check(username, password)
         secret = pyotp.random_base32()
+        password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
         fields = {
             "username": username,
             "role": Role(role).value,
-            "password": _hasher.hash(password),
+            "password": password_hash,
             "totp": self._seal(username, secret),
             "enabled": "1",
             "created_at": str(int(time.time())),
@@ -128,10 +142,7 @@ class OperatorAccounts:
             await self.redis.hgetall(Keys.operator(username)) if USERNAME.match(username) else {}
         )
         stored = fields.get("password") or _DUMMY_HASH
-        try:
-            password_ok = _hasher.verify(stored, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            password_ok = False
+        password_ok = await anyio.to_thread.run_sync(_verify, stored, password)
         if not fields.get("password") or not password_ok or fields.get("enabled") != "1":
             return None
         step = self._totp_step(self._unseal(username, fields["totp"]), code, now or time.time())

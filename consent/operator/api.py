@@ -38,6 +38,10 @@ log = logging.getLogger("idbridge.consent.operator")
 CONSENT_ID = r"^cns_[A-Za-z0-9_-]{16,64}$"
 
 
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+"""Headers of responses carrying a bearer token or personal data (exports)."""
+
+
 def _error(status: int, code: str, description: str) -> JSONResponse:
     headers = {"WWW-Authenticate": f'Bearer error="{code}"'} if status in (401, 403) else None
     body = {"error": code, "error_description": description, "reference": request_id_var.get()}
@@ -148,10 +152,13 @@ FiltersDep = Annotated[_Filters, Depends()]
         503: _ERRORS[503],
     },
 )
-async def login(body: LoginRequest, request: Request, service: ServiceDep) -> TokenResponse:
+async def login(
+    body: LoginRequest, request: Request, response: Response, service: ServiceDep
+) -> TokenResponse:
     """Exchange username, password and a TOTP code for a short-lived bearer token."""
     address = request.client.host if request.client else "unknown"
     operator, token, ttl = await service.login(body.username, body.password, body.totp, address)
+    response.headers.update(NO_STORE)  # RFC 6749 §5.1: a token response is never cached
     return TokenResponse(access_token=token, expires_in=ttl, role=operator.role)
 
 
@@ -230,7 +237,9 @@ async def export(
     body, _count = await service.export(session, filters.query, format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
     disposition = f'attachment; filename="consents.{format}"'
-    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": disposition, **NO_STORE}
+    )
 
 
 @router.get(

@@ -18,7 +18,7 @@ from consent.audit_verify import ChainReport, verify_chain
 from consent.operator import export
 from consent.operator.accounts import USERNAME, Operator
 from consent.operator.roles import Permission, allows
-from consent.operator.sessions import Session
+from consent.operator.sessions import LoginThrottle, Session
 from consent.records import ConsentRecord, canonical_json
 from consent.services import ConsentServices
 from consent.store import ConsentQuery, Page
@@ -56,10 +56,12 @@ class OperatorService:
     ) -> tuple[Operator, str, int]:
         """Password + TOTP → a bearer token. Raises ``OperatorError`` 429 / 401."""
         actor = f"operator:{username}" if USERNAME.match(username) else "anonymous"
-        if not await self.s.sessions.login_allowed(username, address):
-            await self.s.chain.append(
-                Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "throttled"})
-            )
+        throttle = await self.s.sessions.login_attempt(username, address)
+        if throttle is not LoginThrottle.ALLOWED:
+            if throttle is LoginThrottle.FIRST_REFUSAL:  # once per rate-limit window
+                await self.s.chain.append(
+                    Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "throttled"})
+                )
             raise OperatorError(429, "slow_down", "too many login attempts; wait and try again")
         operator = await self.s.accounts.authenticate(username, password, code)
         if operator is None:

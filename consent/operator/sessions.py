@@ -4,7 +4,9 @@ A session token is 256 random bits, given to the operator once; Redis keeps only
 digest (``Keys.operator_session``) with the username, for ``SESSION_SECONDS``. Every
 request re-reads the account, so disabling an operator or changing their role takes
 effect at once. Logins are limited per username and per client address in fixed windows
-(``Keys.rate_limit``).
+(``Keys.rate_limit``); :meth:`OperatorSessions.login_attempt` says whether this attempt is
+the one that first crossed a limit in its window, so that the refusal is audited once per
+window rather than once per attempt (a flood of attempts must not flood the durable chain).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from enum import Enum
 
 import redis.asyncio as aioredis
 
@@ -32,6 +35,16 @@ class Session:
     operator: Operator
     token_hash: str
     expires_at: int
+
+
+class LoginThrottle(Enum):
+    """What the login rate limit says about one attempt."""
+
+    ALLOWED = "allowed"
+    FIRST_REFUSAL = "first_refusal"
+    """Refused, and this attempt is the one that crossed a limit in this window."""
+    REFUSED = "refused"
+    """Refused again in a window already refused."""
 
 
 def _digest(token: str) -> str:
@@ -56,8 +69,8 @@ class OperatorSessions:
         self.limit_per_user = limit_per_user
         self.limit_per_address = limit_per_address
 
-    async def login_allowed(self, username: str, address: str) -> bool:
-        """Count this attempt; ``False`` once either limit is passed in this window."""
+    async def login_attempt(self, username: str, address: str) -> LoginThrottle:
+        """Count this attempt against the per-username and per-address limits."""
         window = int(time.time()) // LOGIN_WINDOW_SECONDS
         user_key = Keys.rate_limit("operator-login-user", sm3(username.encode()).hex(), window)
         addr_key = Keys.rate_limit("operator-login-addr", address, window)
@@ -65,7 +78,11 @@ class OperatorSessions:
         pipe.incr(user_key).expire(user_key, LOGIN_WINDOW_SECONDS)
         pipe.incr(addr_key).expire(addr_key, LOGIN_WINDOW_SECONDS)
         user_count, _, addr_count, _ = await pipe.execute()
-        return user_count <= self.limit_per_user and addr_count <= self.limit_per_address
+        if user_count <= self.limit_per_user and addr_count <= self.limit_per_address:
+            return LoginThrottle.ALLOWED
+        if user_count == self.limit_per_user + 1 or addr_count == self.limit_per_address + 1:
+            return LoginThrottle.FIRST_REFUSAL
+        return LoginThrottle.REFUSED
 
     async def issue(self, operator: Operator) -> tuple[str, int]:
         """A new bearer token for ``operator`` and its lifetime in seconds."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pyotp
 import pytest
 
+from consent.audit import Action, parse_entry
 from consent.operator.roles import Role
 from consent.services import ConsentServices
+from federation.storage.keys import Keys
 from tests.consent.factories import grant
 from tests.consent.operator.conftest import PASSWORD, LoginAs, secret_of
 
@@ -119,6 +122,45 @@ async def test_login_is_rate_limited(client: httpx.AsyncClient, services: Consen
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
     _assert_error(await client.post("/operator/api/login", json=body), 429, "slow_down")
+
+
+async def _throttled_audits(services: ConsentServices) -> int:
+    rows = await services.chain.redis.xrange(Keys.AUDIT_STREAM)
+    entries = [parse_entry(stream_id, fields) for stream_id, fields in rows]
+    return sum(
+        1
+        for e in entries
+        if e["action"] == Action.OPERATOR_LOGIN_FAILED.value
+        and "throttled" in json.dumps(e["objects"])
+    )
+
+
+async def test_throttled_logins_are_audited_once_per_window(
+    client: httpx.AsyncClient, services: ConsentServices
+) -> None:
+    await services.accounts.add("alice", PASSWORD, Role.VIEWER)
+    body = {"username": "alice", "password": "not the password", "totp": "000000"}
+    codes = [(await client.post("/operator/api/login", json=body)).status_code for _ in range(25)]
+    assert codes.count(429) == 15
+    assert await _throttled_audits(services) == 1
+
+
+async def test_token_and_export_responses_are_not_cached(
+    client: httpx.AsyncClient, services: ConsentServices, login_as: LoginAs
+) -> None:
+    uri = await services.accounts.add("alice", PASSWORD, Role.VIEWER)
+    code = pyotp.TOTP(secret_of(uri)).at(time.time())
+    body = {"username": "alice", "password": PASSWORD, "totp": code}
+    login = await client.post("/operator/api/login", json=body)
+    assert login.status_code == 200
+    assert login.headers["cache-control"] == "no-store"
+    assert login.headers["pragma"] == "no-cache"
+    headers = await login_as(Role.AUDITOR)
+    for fmt in ("json", "csv"):
+        export = await client.get("/operator/api/export", params={"format": fmt}, headers=headers)
+        assert export.status_code == 200, export.text
+        assert export.headers["cache-control"] == "no-store"
+        assert export.headers["pragma"] == "no-cache"
 
 
 NASTY = ["", " ", "\x00", "%", "'; DROP", "9" * 40, "-1", "1e309", "2024-13-45", "é中文",
