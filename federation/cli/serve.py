@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
 
@@ -38,7 +39,7 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             workers=workers,
             access_log=False,
             log_config=None,
-            proxy_headers=os.environ.get("IDBRIDGE_TRUST_PROXY_HEADERS", "") in {"1", "true"},
+            proxy_headers=Settings().trust_proxy_headers,
         )
     finally:
         if server is not None:
