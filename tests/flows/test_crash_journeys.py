@@ -143,11 +143,12 @@ async def one_journey(stack: Stack, browser: httpx.AsyncClient, persona: str) ->
     page = await go(url)
     login = re.search(r'action="(/sim/app/login/[^"]+)"', page.text)
     if login is not None:
-        form = {"persona": persona, "action": "approve"}
+        form = {"persona": persona, "action": "approve", "csrf": form_fields(page.text)["csrf"]}
         page = await go(stack.sim_url + login.group(1).replace("&amp;", "&"), form)
     while page.status_code == 200 and "/sim/app/requests/" in str(page.url):
         fields = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
-        page = await go(str(page.url), {"action": "approve", "field": fields})
+        form = {"action": "approve", "field": fields, "csrf": form_fields(page.text)["csrf"]}
+        page = await go(str(page.url), form)
     if page.status_code != 200 or "cross_boundary" not in page.text:
         return None
     data = {

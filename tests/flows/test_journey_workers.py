@@ -129,11 +129,16 @@ async def test_login_steps_alternate_between_two_processes(
         assert login is not None
         page = await go(
             sim_url + login.group(1).replace("&amp;", "&"),
-            data={"persona": "tsang-chi-chuen", "action": "approve"},
+            data={
+                "persona": "tsang-chi-chuen",
+                "action": "approve",
+                "csrf": form_fields(page.text)["csrf"],
+            },
         )
         while "/sim/app/requests/" in str(page.url):
             fields = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
-            page = await go(str(page.url), data={"action": "approve", "field": fields})
+            form = {"action": "approve", "field": fields, "csrf": form_fields(page.text)["csrf"]}
+            page = await go(str(page.url), data=form)
         assert page.status_code == 200 and "cross_boundary" in page.text
         token = form_fields(page.text)["csrf_token"]
         done = await go(

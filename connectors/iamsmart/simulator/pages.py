@@ -11,11 +11,18 @@ its own checkbox. Approve (the ticked fields) or deny → the encrypted result i
 the RP (``delivery``), then the browser goes to ``redirectURI?state&ticketID``
 (plus ``error_code`` when denied): the simulator's stand-in for "the person comes back to
 the browser after approving on the phone".
+
+Every form carries a CSRF token (``csrf``): ``HMAC-SHA256(per-process secret, purpose ‖ id)``
+bound to the login or ticket it answers, compared in constant time. A POST without it, or
+with another form's token, gets the error page (``D20003``, 403) and changes nothing.
+``--auto-approve`` posts no forms and is unaffected.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import re
@@ -35,6 +42,22 @@ from connectors.iamsmart.sources import ALL_SOURCES, is_mobile
 router = APIRouter()
 LANGUAGES: tuple[tuple[str, str], ...] = (("zh-HK", "繁"), ("zh-CN", "简"), ("en-US", "EN"))
 _STATE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
+_CSRF_SECRET = secrets.token_bytes(32)
+"""Per-process key of the forms' CSRF tokens (the simulator runs as one process)."""
+
+
+def csrf_token(purpose: str, bound_to: str) -> str:
+    """The CSRF token of the ``purpose`` form (``login`` | ``ticket``) of ``bound_to``."""
+    message = f"{purpose}\x1f{bound_to}".encode()
+    return hmac.new(_CSRF_SECRET, message, hashlib.sha256).hexdigest()
+
+
+def csrf_ok(form: dict[str, list[str]], purpose: str, bound_to: str) -> bool:
+    """Whether the form carries exactly one token, the right one (constant-time)."""
+    given = form.get("csrf") or []
+    if len(given) != 1:
+        return False
+    return hmac.compare_digest(given[0].encode(), csrf_token(purpose, bound_to).encode())
 
 
 def pick_language(value: str | None) -> str:
@@ -142,6 +165,7 @@ async def get_qr(request: Request) -> Response:
         personas=list(sim.personas.values()),
         deep_link=deep_link,
         qr_data_uri=qr_data_uri(deep_link),
+        csrf=csrf_token("login", login.id),
     )
 
 
@@ -153,7 +177,12 @@ async def app_login(request: Request, login_id: str) -> Response:
     if login is None:
         return error_page(request, lang, "D40003", "e_expired")
     return render(
-        request, "app_login.html", lang, login=login, personas=list(sim.personas.values())
+        request,
+        "app_login.html",
+        lang,
+        login=login,
+        personas=list(sim.personas.values()),
+        csrf=csrf_token("login", login.id),
     )
 
 
@@ -177,6 +206,8 @@ async def app_login_answer(request: Request, login_id: str) -> Response:
     if login is None:
         return error_page(request, lang, "D40003", "e_expired")
     form = await _form(request)
+    if not csrf_ok(form, "login", login.id):
+        return error_page(request, lang, "D20003", "e_bad_request", status=403)
     action = (form.get("action") or [""])[0]
     persona = (form.get("persona") or [""])[0]
     if action == "approve" and persona in sim.personas:
@@ -207,7 +238,10 @@ async def app_request(request: Request, ticket_id: str) -> Response:
         {"name": n, "present": persona.field(n) is not None, "shown": _shown(persona.field(n))}
         for n in ticket.fields
     ]
-    return render(request, "app_request.html", lang, ticket=ticket, persona=persona, fields=fields)
+    csrf = csrf_token("ticket", ticket.id)
+    return render(
+        request, "app_request.html", lang, ticket=ticket, persona=persona, fields=fields, csrf=csrf
+    )
 
 
 @router.post("/sim/app/requests/{ticket_id}", response_model=None)
@@ -218,6 +252,8 @@ async def app_request_answer(request: Request, ticket_id: str) -> Response:
     if ticket is None:
         return error_page(request, lang, "D40003", "e_expired")
     form = await _form(request)
+    if not csrf_ok(form, "ticket", ticket.id):
+        return error_page(request, lang, "D20003", "e_bad_request", status=403)
     action = (form.get("action") or [""])[0]
     if action == "approve":
         return await _finish(request, ticket, form.get("field") or [])

@@ -29,6 +29,13 @@ def query(location: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(location).query))
 
 
+def csrf(html: str) -> str:
+    """The CSRF token of the simulator form on the page."""
+    found = re.search(r'<input type="hidden" name="csrf" value="([0-9a-f]{64})">', html)
+    assert found is not None, html[:300]
+    return found.group(1)
+
+
 async def login(
     connector: IAMSmartConnector, browser: httpx.AsyncClient, persona: str, ua: str = DESKTOP
 ) -> IdentityRecord:
@@ -43,7 +50,8 @@ async def login(
     action = re.search(r'action="(/sim/app/login/[^"]+)"', page.text)
     assert action is not None
     answer = await browser.post(
-        action.group(1).replace("&amp;", "&"), data={"persona": persona, "action": "approve"}
+        action.group(1).replace("&amp;", "&"),
+        data={"persona": persona, "action": "approve", "csrf": csrf(page.text)},
     )
     assert answer.status_code == 303
     params = query(answer.headers["location"])
@@ -100,7 +108,8 @@ async def _fill(
         assert page.status_code == 200
         present = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
         before = len(receiver.bodies)
-        done = await browser.post(request.browser_url, data={"action": "approve", "field": present})
+        form = {"action": "approve", "field": present, "csrf": csrf(page.text)}
+        done = await browser.post(request.browser_url, data=form)
         assert done.status_code == 303
         back = query(done.headers["location"])
         assert back["ticketID"] == request.ticket_id and "error_code" not in back
@@ -133,8 +142,9 @@ async def test_denied_field_by_field_and_whole_request(
             identity, ["hkid", "name_en", "gender"], state="s1", user_agent=DESKTOP, language="en"
         )
         assert request is not None and request.kind == "profile"
+        token = csrf((await browser.get(request.browser_url)).text)
         done = await browser.post(
-            request.browser_url, data={"action": "approve", "field": ["enName"]}
+            request.browser_url, data={"action": "approve", "field": ["enName"], "csrf": token}
         )
         assert done.status_code == 303
         result = await connector.complete_attribute_request(receiver.bodies[-1])
@@ -143,7 +153,8 @@ async def test_denied_field_by_field_and_whole_request(
             identity, ["email"], state="s2", user_agent=DESKTOP, language="en"
         )
         assert request is not None and request.kind == "eme"
-        done = await browser.post(request.browser_url, data={"action": "deny"})
+        token = csrf((await browser.get(request.browser_url)).text)
+        done = await browser.post(request.browser_url, data={"action": "deny", "csrf": token})
         assert query(done.headers["location"])["error_code"] == "D60001"
         result = await connector.complete_attribute_request(receiver.bodies[-1])
         assert isinstance(result.error, UpstreamDenied) and result.error.upstream_code == "D60001"
@@ -156,10 +167,63 @@ async def test_login_denied_maps_to_access_denied(connector: IAMSmartConnector) 
     async with httpx.AsyncClient(base_url=connector.config.api_base_url) as browser:
         page = await browser.get(redirect.url)
         action = re.search(r'action="(/sim/app/login/[^"]+)"', page.text).group(1)
-        answer = await browser.post(
-            action.replace("&amp;", "&"), data={"action": "deny", "persona": "ng-wing-chi"}
-        )
+        form = {"action": "deny", "persona": "ng-wing-chi", "csrf": csrf(page.text)}
+        answer = await browser.post(action.replace("&amp;", "&"), data=form)
     params = query(answer.headers["location"])
     with pytest.raises(UpstreamDenied) as caught:
         await connector.handle_callback(params, expected_state=state)
     assert caught.value.upstream_code == "D40001" and caught.value.oidc_error == "access_denied"
+
+
+@pytest.mark.parametrize("token", [None, "", "0" * 64, "other-login", "twice"])
+async def test_login_form_needs_its_csrf_token(
+    connector: IAMSmartConnector, token: str | None
+) -> None:
+    state = new_state()
+    async with httpx.AsyncClient(base_url=connector.config.api_base_url) as browser:
+        page = await browser.get(
+            connector.login_redirect(state=state, user_agent=DESKTOP, language="en").url
+        )
+        action = re.search(r'action="(/sim/app/login/[^"]+)"', page.text).group(1)
+        action = action.replace("&amp;", "&")
+        other = await browser.get(
+            connector.login_redirect(state=new_state(), user_agent=DESKTOP, language="en").url
+        )
+        tokens = {"other-login": [csrf(other.text)], "twice": [csrf(page.text)] * 2}
+        form: dict[str, object] = {"action": "approve", "persona": "chan-tai-man"}
+        if token is not None:
+            form["csrf"] = tokens.get(token, [token])
+        refused = await browser.post(action, data=form)
+        assert refused.status_code == 403 and "D20003" in refused.text
+        assert "<html" in refused.text and "繁" in refused.text
+        form["csrf"] = csrf(page.text)  # the login is still open: the right token works
+        answer = await browser.post(action, data=form)
+    assert answer.status_code == 303 and query(answer.headers["location"])["state"] == state
+
+
+async def test_request_form_needs_its_csrf_token(
+    connector: IAMSmartConnector, receiver: Receiver
+) -> None:
+    async with httpx.AsyncClient(base_url=connector.config.api_base_url) as browser:
+        identity = await login(connector, browser, "wong-siu-ming")
+        first = await connector.start_attribute_request(
+            identity, ["hkid", "name_en"], state="s1", user_agent=DESKTOP, language="en"
+        )
+        second = await connector.start_attribute_request(
+            identity, ["email"], state="s2", user_agent=DESKTOP, language="en"
+        )
+        assert first is not None and second is not None
+        second_token = csrf((await browser.get(second.browser_url)).text)
+        before = len(receiver.bodies)
+        for token in (None, "f" * 64, second_token):  # missing, forged, another ticket's
+            form = {"action": "approve", "field": ["enName"]}
+            refused = await browser.post(
+                first.browser_url, data=form if token is None else {**form, "csrf": token}
+            )
+            assert refused.status_code == 403 and "D20003" in refused.text
+        assert len(receiver.bodies) == before  # nothing was delivered
+        token = csrf((await browser.get(first.browser_url)).text)
+        done = await browser.post(
+            first.browser_url, data={"action": "approve", "field": ["enName"], "csrf": token}
+        )
+        assert done.status_code == 303 and len(receiver.bodies) == before + 1

@@ -269,14 +269,15 @@ class Person:
         page = await self.go(authorize_url)
         login = re.search(r'action="(/sim/app/login/[^"]+)"', page.text)
         assert login is not None, page.text[:500]
-        form = {"persona": self.persona, "action": action}
+        form = {"persona": self.persona, "action": action, "csrf": form_fields(page.text)["csrf"]}
         page = await self.go(self.bridge.sim_url + login.group(1).replace("&amp;", "&"), data=form)
         return await self.approve_requests(page)
 
     async def approve_requests(self, page: httpx.Response) -> httpx.Response:
         while page.status_code == 200 and "/sim/app/requests/" in str(page.url):
             fields = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
-            page = await self.go(str(page.url), data={"action": "approve", "field": fields})
+            form = {"action": "approve", "field": fields, "csrf": form_fields(page.text)["csrf"]}
+            page = await self.go(str(page.url), data=form)
         return page
 
 
