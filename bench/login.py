@@ -41,6 +41,7 @@ import html
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -181,7 +182,9 @@ class Browser:
         )
         self.stats.steps["token"].append(time.perf_counter() - start)
         if response.status != 200 or b'"id_token"' not in response.body:
-            raise RuntimeError(f"token-{response.status}")
+            raise RuntimeError(
+                f"token-{response.status}:{response.body[:80].decode(errors='replace')}"
+            )
 
 
 async def drive(
@@ -244,6 +247,29 @@ class Meter:
 
     def rss(self) -> list[float]:
         return [rss_mb(p) for p in self.pids["bridge"]]
+
+
+def start_py_spy(
+    directory: str | None, label: str, meter: Meter, seconds: float
+) -> list[subprocess.Popen[bytes]]:
+    """With ``--py-spy DIR``: sample the bridge workers and the simulator during a run
+    (collapsed stacks, ``DIR/<run>-<process>-<pid>.txt``; py-spy pauses them to sample)."""
+    if not directory:
+        return []
+    spy = Path(sys.executable).with_name("py-spy")
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    run = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40]
+    spies = []
+    for name in ("bridge", "simulator"):
+        for pid in meter.pids[name]:
+            argv = [str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+            argv += ["--duration", str(max(1, int(seconds) - 1))]
+            argv += ["--output", str(out / f"{run}-{name}-{pid}.txt")]
+            spies.append(
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+    return spies
 
 
 async def mint_codes(stack: DemoStack, count: int) -> tuple[list[str], str]:
@@ -314,7 +340,10 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
         stats = Stats()
         browser.stats = stats
         meter = Meter(stack)
+        spies = start_py_spy(args.py_spy, label, meter, seconds)
         wall = await drive(op, count, seconds, concurrency, rate, stats)
+        for spy in spies:
+            spy.wait()
         results[label] = report(label, stats, wall, meter.delta(), meter.rss(), steps)
         return results[label]
 
@@ -386,6 +415,11 @@ def main() -> None:
         type=int,
         default=0,
         help="the simulator's --timestamp-reorder-ms (0 = strict, the published rule)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="sample the bridge workers and the simulator with py-spy during each run",
     )
     args = parser.parse_args()
     # the simulator child inherits this (idbridge iamsmart-sim --timestamp-reorder-ms)

@@ -29,6 +29,14 @@ from connectors.iamsmart import crypto
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.config import IAMSmartConfig
 from connectors.iamsmart.errors import CEK_ERRORS, SUCCESS, TIMESTAMP_ERROR, error_for_code
+from connectors.iamsmart.http11 import (
+    ConnectFailed,
+    HttpResponse,
+    HttpxPoster,
+    Poster,
+    ResponseFailed,
+    open_poster,
+)
 from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
@@ -58,18 +66,25 @@ class TokenResult:
 
 
 class IAMSmartClient:
-    """One client per registration; share it between requests (it holds the HTTP pool)."""
+    """One client per registration; share it between requests (it holds the HTTP pool:
+    :mod:`connectors.iamsmart.http11`, or the ``httpx.AsyncClient`` given)."""
 
     def __init__(
-        self, config: IAMSmartConfig, *, http: httpx.AsyncClient | None = None, cek: CekCache
+        self,
+        config: IAMSmartConfig,
+        *,
+        http: httpx.AsyncClient | Poster | None = None,
+        cek: CekCache,
     ) -> None:
         self.config = config
-        self._http = http or httpx.AsyncClient(
-            base_url=config.api_base_url,
-            timeout=httpx.Timeout(
-                config.read_timeout_seconds, connect=config.connect_timeout_seconds
-            ),
+        if isinstance(http, httpx.AsyncClient):
+            http = HttpxPoster(http)
+        self._http: Poster = http or open_poster(
+            config.api_base_url,
+            connect_timeout=config.connect_timeout_seconds,
+            read_timeout=config.read_timeout_seconds,
         )
+        self._base = config.api_base_url.rstrip("/")
         self._cek = cek
         self._clock = PROCESS_CLOCK
 
@@ -149,12 +164,12 @@ class IAMSmartClient:
                 cfg.client_id, cfg.client_secret.get_secret_value(), text, clock=self._clock
             )
             try:
-                response = await self._http.post(path, content=text.encode(), headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                response = await self._http.post(self._base + path, text.encode(), headers)
+            except ConnectFailed as exc:
                 failure: UpstreamError = UpstreamUnavailable("iAM Smart unreachable")
                 failure.__cause__ = exc
                 retry = True
-            except httpx.HTTPError as exc:
+            except ResponseFailed as exc:
                 failure = UpstreamUnavailable("iAM Smart did not answer in time")
                 failure.__cause__ = exc
                 retry = read_retry
@@ -184,7 +199,7 @@ def _serialise(body: Mapping[str, Any] | None, cek: bytes | None) -> str:
     return json.dumps({"content": crypto.encrypt(cek, text.encode())})
 
 
-def _envelope(response: httpx.Response) -> dict[str, Any]:
+def _envelope(response: HttpResponse) -> dict[str, Any]:
     try:
         data = response.json()
     except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON

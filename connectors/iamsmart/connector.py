@@ -40,6 +40,7 @@ from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.client import EME_REQUEST, GET_QR, PROFILE_REQUEST, IAMSmartClient
 from connectors.iamsmart.config import IAMSmartConfig, Language
 from connectors.iamsmart.errors import SUCCESS, error_for_code
+from connectors.iamsmart.http11 import Poster
 from connectors.iamsmart.sources import is_mobile, source_for_user_agent
 from federation.identity import Assurance, Attr, IdentityRecord
 
@@ -74,7 +75,7 @@ class IAMSmartConnector:
         config: IAMSmartConfig,
         *,
         redis: aioredis.Redis | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | Poster | None = None,
     ) -> None:
         self.config = config
         self.id = config.id

@@ -76,4 +76,5 @@ def signed_headers(
         "nonce": nonce,
         "signature": signature(client_id, secret, timestamp, nonce, body),
         "Content-Type": "application/json",
+        "Accept": "application/json",
     }

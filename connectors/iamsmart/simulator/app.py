@@ -3,8 +3,8 @@
 ``create_app(clients_file, personas_file, settings, public_url)``. All state lives in this
 process (``state``): run one process (``idbridge iamsmart-sim`` does). Errors never leak a
 stack trace: the API answers D-code envelopes, pages a trilingual error page. Result POSTs
-to relying parties go through one shared ``httpx.AsyncClient`` (made at start-up, closed at
-shutdown).
+to relying parties go through one shared keep-alive pool (``connectors.iamsmart.http11``;
+made at start-up, closed at shutdown).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import jinja2
 import yaml
 from fastapi import FastAPI, Request
@@ -23,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connectors.iamsmart.http11 import Poster
 from connectors.iamsmart.simulator import api, pages
 from connectors.iamsmart.simulator.config import (
     DEFAULT_CLIENTS,
@@ -53,11 +53,11 @@ class Simulator:
     templates: jinja2.Environment = field(init=False)
     messages: dict[str, dict[str, str]] = field(init=False)
     css: str = field(init=False)
-    _http: httpx.AsyncClient | None = field(init=False, default=None)
+    _http: Poster | None = field(init=False, default=None)
 
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> Poster:
         """The shared client for result POSTs (made on first use if start-up did not)."""
-        if self._http is None or self._http.is_closed:
+        if self._http is None:
             self._http = delivery_client(self.settings.deliver_timeout_s)
         return self._http
 

@@ -12,16 +12,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
-
 from connectors.iamsmart import crypto
 from connectors.iamsmart.errors import SUCCESS
+from connectors.iamsmart.http11 import HttpFailure, Poster, open_poster
 from connectors.iamsmart.simulator.config import Persona, RegisteredClient
 from connectors.iamsmart.simulator.state import SimulatorState, Ticket
 
 log = logging.getLogger("idbridge.iamsmart_sim")
 
 DENIED = {"profile": "D50001", "eme": "D60001"}
+_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 def approved_fields(persona: Persona, ticket: Ticket, chosen: Iterable[str]) -> dict[str, Any]:
@@ -59,17 +59,20 @@ def result_body(
     }
 
 
-def delivery_client(timeout: float) -> httpx.AsyncClient:
-    """The simulator's one HTTP client for result POSTs (a keep-alive pool; made once per
-    app, because each new client builds an SSL context, ~20 ms of CPU)."""
-    return httpx.AsyncClient(timeout=timeout)
+def delivery_client(timeout: float) -> Poster:
+    """The simulator's one HTTP client for result POSTs: a keep-alive pool made once per
+    app (a new httpx client per POST built an SSL context each time, ~20 ms of CPU)."""
+    return open_poster(
+        "http://127.0.0.1", connect_timeout=timeout, read_timeout=timeout, user_agent="iamsmart-sim"
+    )
 
 
-async def deliver(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
+async def deliver(http: Poster, url: str, body: dict[str, Any]) -> bool:
     """POST the result to the RP with the shared client; True when it answered 2xx."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     try:
-        response = await http.post(url, json=body)
-    except httpx.HTTPError as exc:
+        response = await http.post(url, raw, _JSON)
+    except (HttpFailure, ValueError) as exc:
         log.warning("result delivery failed", extra={"fields": {"error": type(exc).__name__}})
         return False
     ok = 200 <= response.status_code < 300
