@@ -22,30 +22,51 @@ async def introspect(
     token: str,
     hint: str | None = None,
 ) -> dict[str, Any]:
-    """RFC 7662 §2.2 response for ``token``."""
-    record = await active_access_token(provider, redis, token)
-    token_type = "access_token"  # noqa: S105
-    if record is None:
-        record = await provider.store(redis).refresh_token(token)
-        token_type = "refresh_token"  # noqa: S105
-        if record is not None and (
-            record.get("used") or int(record.get("exp", "0")) < provider.clock()
-        ):
-            record = None
-        consent_id = (record or {}).get("consent_id")
-        if consent_id and not await provider.consent_checker.consent_active(redis, consent_id):
-            record = None
+    """RFC 7662 §2.2 response for ``token``.
+
+    ``hint`` (``token_type_hint``, §2.1) only decides which kind is looked up first; a
+    wrong hint still finds the token. ``token_type`` is given for access tokens only
+    (``Bearer``, RFC 6749 §7.1); a refresh token has no token type, so it is left out."""
+    lookups = (_refresh_token, _access_token)
+    if hint != "refresh_token":
+        lookups = lookups[::-1]
+    record, token_type = None, None
+    for lookup in lookups:
+        record, token_type = await lookup(provider, redis, token)
+        if record is not None:
+            break
     if record is None or record.get("client_id") != client.client_id:
         return {"active": False}
     body: dict[str, Any] = {
         "active": True,
         "scope": record.get("scope", ""),
         "client_id": record["client_id"],
-        "token_type": "Bearer" if token_type == "access_token" else "refresh_token",  # noqa: S105
         "exp": int(record["exp"]),
         "iat": int(record.get("iat") or 0),
         "sub": record.get("sub", ""),
         "aud": record["client_id"],
         "iss": provider.issuer,
     }
+    if token_type:
+        body["token_type"] = token_type
     return body
+
+
+Found = tuple[dict[str, Any] | None, str | None]
+
+
+async def _access_token(provider: OidcProvider, redis: aioredis.Redis, token: str) -> Found:
+    record = await active_access_token(provider, redis, token)
+    return record, "Bearer"
+
+
+async def _refresh_token(provider: OidcProvider, redis: aioredis.Redis, token: str) -> Found:
+    record = await provider.store(redis).refresh_token(token)
+    if record is not None and (
+        record.get("used") or int(record.get("exp", "0")) < provider.clock()
+    ):
+        record = None
+    consent_id = (record or {}).get("consent_id")
+    if consent_id and not await provider.consent_checker.consent_active(redis, consent_id):
+        record = None
+    return record, None

@@ -26,8 +26,9 @@ async def test_introspection_of_own_and_foreign_tokens(
     assert active["active"] is True and active["client_id"] == "rp-es256"
     assert active["scope"] == "openid email" and active["iss"] == ISSUER
     assert active["sub"] == body["claims"]["sub"] and active["exp"] > provider.clock()
+    assert active["token_type"] == "Bearer"
     refresh = await _introspect(http, body["refresh_token"])
-    assert refresh["active"] is True and refresh["token_type"] == "refresh_token"
+    assert refresh["active"] is True and "token_type" not in refresh  # RFC 6749 §7.1
     assert await _introspect(http, body["access_token"], "rp-sm2") == {"active": False}
     assert await _introspect(http, "no-such-token") == {"active": False}
     unauthenticated = await http.post("/introspect", data={"token": body["access_token"]})
@@ -71,3 +72,19 @@ async def test_another_client_cannot_revoke(
     assert (await _introspect(http, body["access_token"]))["active"] is True
     missing = await http.post("/revoke", data={}, headers=basic("rp-es256"))
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+
+
+async def test_token_type_hint_only_orders_the_lookup(
+    http: httpx.AsyncClient, redis: aioredis.Redis, provider: OidcProvider
+) -> None:
+    body = await full_flow(http, redis, provider)
+    for token, kind in ((body["access_token"], "access"), (body["refresh_token"], "refresh")):
+        for hint in ("access_token", "refresh_token", "bogus"):
+            response = await http.post(
+                "/introspect",
+                data={"token": token, "token_type_hint": hint},
+                headers=basic("rp-es256"),
+            )
+            answer = response.json()
+            assert answer["active"] is True, (kind, hint)
+            assert ("token_type" in answer) == (kind == "access"), (kind, hint)
