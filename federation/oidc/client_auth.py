@@ -4,9 +4,11 @@
 - ``client_secret_post`` (RFC 6749 §2.3.1, body parameters);
 - ``private_key_jwt`` (OIDC Core §9, RFC 7523 §2.2, §3): a JWT signed with the client's
   registered key and algorithm only (``SM2SM3`` or ``ES256``; ``none``, HMAC and any other
-  alg fail before a key is used), ``iss`` = ``sub`` = client id, ``aud`` the token
-  endpoint or the issuer, a bounded ``exp``, and a ``jti`` never seen before (replay guard
-  in Redis, ``Keys.nonce_seen``, until the assertion expires).
+  alg fail before a key is used), ``iss`` = ``sub`` = client id, ``aud`` exactly the
+  issuer (one string, or an array of just it) — not an endpoint URL, per the OpenID
+  Foundation's 2025 private_key_jwt audience advisory and draft-ietf-oauth-rfc7523bis —,
+  a bounded ``exp``, and a ``jti`` never seen before (replay guard in Redis,
+  ``Keys.nonce_seen``, until the assertion expires).
 
 A client may use only the method it registered. Every failure is ``invalid_client``.
 """
@@ -53,7 +55,12 @@ async def authenticate_client(
     authorization: str | None,
     audience: str,
 ) -> Client:
-    """The authenticated client, or raise ``invalid_client`` (401)."""
+    """The authenticated client, or raise ``invalid_client`` (401).
+
+    ``audience`` (the URL of the endpoint being called) is ignored: it is no longer an
+    acceptable assertion ``aud``, only the issuer is. It stays in the signature until the
+    router stops passing it."""
+    del audience
     basic = parse_basic(authorization)
     has_assertion = "client_assertion" in form or "client_assertion_type" in form
     used = [basic is not None, "client_secret" in form, has_assertion]
@@ -73,7 +80,7 @@ async def authenticate_client(
             None,
         )
     if has_assertion:
-        return await _by_assertion(provider, redis, form, audience)
+        return await _by_assertion(provider, redis, form)
     raise invalid_client("client authentication is required", basic=True)
 
 
@@ -99,7 +106,7 @@ async def _by_secret(
 
 
 async def _by_assertion(
-    provider: OidcProvider, redis: aioredis.Redis, form: Mapping[str, str], audience: str
+    provider: OidcProvider, redis: aioredis.Redis, form: Mapping[str, str]
 ) -> Client:
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise invalid_client("unsupported client_assertion_type")
@@ -114,7 +121,7 @@ async def _by_assertion(
         )
     except TokenError as exc:
         raise invalid_client("client assertion does not verify") from exc
-    _check_assertion_claims(provider, client, claims, audience)
+    _check_assertion_claims(provider, client, claims)
     jti = str(claims["jti"])
     fresh = await redis.set(
         Keys.nonce_seen(client.client_id, digest(jti)),
@@ -141,16 +148,15 @@ def _unverified_issuer(assertion: str, form_client_id: str | None) -> str:
 
 
 def _check_assertion_claims(
-    provider: OidcProvider, client: Client, claims: Mapping[str, object], audience: str
+    provider: OidcProvider, client: Client, claims: Mapping[str, object]
 ) -> None:
-    """RFC 7523 §3 claim checks."""
+    """RFC 7523 §3 claim checks; ``aud`` must be the issuer alone (rfc7523bis)."""
     now = provider.clock()
     aud = claims.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
     exp, jti = claims.get("exp"), claims.get("jti")
     problems = [
         claims.get("iss") != client.client_id or claims.get("sub") != client.client_id,
-        not ({audience, provider.issuer} & {a for a in audiences if isinstance(a, str)}),
+        aud != provider.issuer and aud != [provider.issuer],
         not isinstance(exp, int) or exp < now or exp > now + MAX_ASSERTION_LIFETIME,
         not isinstance(jti, str) or not 8 <= len(jti) <= 256,
         isinstance(claims.get("nbf"), int) and int(claims["nbf"]) > now + 30,  # type: ignore[arg-type]

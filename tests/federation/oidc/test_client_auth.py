@@ -56,7 +56,7 @@ def assertion_claims(provider: OidcProvider, client_id: str, **over: Any) -> dic
     claims = {
         "iss": client_id,
         "sub": client_id,
-        "aud": f"{ISSUER}/token",
+        "aud": ISSUER,
         "iat": now,
         "exp": now + 60,
         "jti": secrets.token_urlsafe(16),
@@ -131,6 +131,8 @@ def _hs256_with_public_key(claims: dict[str, Any], jwk: dict[str, Any]) -> str:
         "other_alg_key",
         "foreign_key",
         "wrong_aud",
+        "endpoint_aud",
+        "issuer_among_others",
         "expired",
         "too_long",
         "iss_not_sub",
@@ -155,6 +157,10 @@ async def test_bad_client_assertions_are_invalid_client(
         "other_alg_key": lambda: encode_jwt(claims, rp_keys["RS256"]),
         "foreign_key": lambda: encode_jwt(claims, ManagedKey.generate("ES256")),
         "wrong_aud": lambda: encode_jwt({**claims, "aud": "https://other"}, rp_keys["ES256"]),
+        "endpoint_aud": lambda: encode_jwt({**claims, "aud": f"{ISSUER}/token"}, rp_keys["ES256"]),
+        "issuer_among_others": lambda: encode_jwt(
+            {**claims, "aud": [ISSUER, f"{ISSUER}/token"]}, rp_keys["ES256"]
+        ),
         "expired": lambda: encode_jwt({**claims, "exp": provider.clock() - 1}, rp_keys["ES256"]),
         "too_long": lambda: encode_jwt(
             {**claims, "exp": provider.clock() + 3600}, rp_keys["ES256"]
