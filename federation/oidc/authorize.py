@@ -31,26 +31,14 @@ from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import MAX_VALUE, ParamError, collect, first_of, split_spaces
 from federation.oidc.provider import OidcProvider
 from federation.oidc.signing import TokenError
+from federation.pages.locale import LOCALES, normalise_locale
 
 Fail = Callable[[str, str], RedirectableError]
 """Builds the redirectable error of the request being validated."""
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
-UI_LOCALES = ("zh-HK", "zh-CN", "en")
-_LOCALE_ALIASES = {
-    "zh-hk": "zh-HK",
-    "zh-hant": "zh-HK",
-    "zh-hant-hk": "zh-HK",
-    "zh-tw": "zh-HK",
-    "zh-cn": "zh-CN",
-    "zh-hans": "zh-CN",
-    "zh-hans-cn": "zh-CN",
-    "zh": "zh-CN",
-    "en": "en",
-    "en-gb": "en",
-    "en-us": "en",
-    "en-hk": "en",
-}
+UI_LOCALES = LOCALES
+"""Locales the pages are shown in (:mod:`federation.pages.locale`)."""
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
@@ -136,6 +124,8 @@ async def validate_authorization_request(
         raise fail("invalid_request", "this client must use pushed authorization requests")
     if "request" in params:
         raise fail("request_not_supported", "request objects are not supported")
+    if "request_uri" in params and pushed_by is not None:  # RFC 9126 §2.1
+        raise fail("invalid_request", "request_uri must not be sent in a pushed request")
     if "request_uri" in params:
         raise fail("request_uri_not_supported", "only pushed request_uri values are supported")
     return _build(provider, client, redirect_uri, state, params, fail)
@@ -231,7 +221,7 @@ def ui_locales(value: str | None) -> tuple[str, ...]:
     """The requested locales the bridge supports, normalised, in the RP's order."""
     out: list[str] = []
     for tag in split_spaces(value):
-        locale = _LOCALE_ALIASES.get(tag.lower())
+        locale = normalise_locale(tag)
         if locale and locale not in out:
             out.append(locale)
     return tuple(out)

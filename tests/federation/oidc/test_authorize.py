@@ -12,12 +12,13 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from federation.oidc.authorize import validate_authorization_request
+from federation.oidc.authorize import ui_locales, validate_authorization_request
 from federation.oidc.errors import NonRedirectableError, RedirectableError
 from federation.oidc.models import AuthorizationRequest
 from federation.oidc.provider import OidcProvider
 from federation.oidc.seam import consent_decision, session_decision
 from federation.oidc.session import Session
+from federation.pages.locale import normalise_locale
 from tests.federation.oidc.harness import ISSUER, REDIRECTS, authorize_params, query_of
 
 
@@ -241,3 +242,17 @@ async def test_oversized_bodies_and_values_are_refused(http: httpx.AsyncClient) 
     assert many.status_code == 400
     json_body = await http.post("/token", json={"grant_type": "authorization_code"})
     assert json_body.status_code == 400 and json_body.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("en-AU zh-MO", ("en", "zh-HK")),
+        ("zh-Hant-TW en-GB", ("zh-HK", "en")),
+        ("zh-SG yue-HK", ("zh-CN", "zh-HK")),
+        ("fr de-CH", ()),
+    ],
+)
+def test_ui_locales_follow_the_pages_normalisation(value: str, expected: tuple[str, ...]) -> None:
+    assert ui_locales(value) == expected
+    assert all(normalise_locale(tag) in (*expected, None) for tag in value.split())

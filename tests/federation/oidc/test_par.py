@@ -73,3 +73,14 @@ async def test_par_errors_are_json(http: httpx.AsyncClient) -> None:
     assert unauthenticated.status_code == 401
     other = await http.post("/par", data=authorize_params("rp-par"), headers=basic("rp-es256"))
     assert other.status_code == 401 and other.json()["error"] == "invalid_client"
+
+
+async def test_request_uri_inside_a_pushed_request_is_invalid_request(
+    http: httpx.AsyncClient,
+) -> None:
+    pushed = await _push(http)
+    assert pushed.status_code == 201
+    nested = await _push(http, request_uri=pushed.json()["request_uri"])
+    assert nested.status_code == 400 and nested.json()["error"] == "invalid_request"
+    other = await _push(http, request_uri="https://rp3.example.cn/request.jwt")
+    assert other.status_code == 400 and other.json()["error"] == "invalid_request"
