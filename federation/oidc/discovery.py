@@ -3,13 +3,16 @@ members, so that RPs find everything from ``/.well-known/openid-configuration``.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from federation.identity import Assurance
 from federation.oidc.authorize import UI_LOCALES
 from federation.oidc.clients import SCOPES
 from federation.oidc.provider import ENDPOINTS, OidcProvider
+from mappings import load_profile, shipped_profiles
 
-CLAIMS = (
+PROTOCOL_CLAIMS = (
     "sub",
     "iss",
     "aud",
@@ -21,18 +24,25 @@ CLAIMS = (
     "amr",
     "sid",
     "at_hash",
-    "name",
-    "given_name",
-    "family_name",
-    "birthdate",
-    "gender",
-    "locale",
-    "email",
-    "email_verified",
-    "phone_number",
-    "phone_number_verified",
-    "address",
 )
+"""Claims of the ID token itself (OIDC Core §2), whatever the mapping profile."""
+
+ACR_VALUES = tuple(a.value for a in Assurance)
+"""The ``acr`` values the journey issues: the upstream's assurance (iAM Smart ``userType``)."""
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+
+
+@cache
+def profile_claims() -> tuple[str, ...]:
+    """Every claim an OIDC mapping profile shipped in ``mappings/profiles`` can release
+    (language-tagged forms such as ``name#zh-Hant-HK`` are the claim ``name``)."""
+    names: set[str] = set()
+    for name in shipped_profiles():
+        profile = load_profile(name)
+        if profile.protocol == "oidc":
+            names.update(claim.partition("#")[0] for claim in profile.claims)
+    return tuple(sorted(names))
 
 
 def metadata(provider: OidcProvider) -> dict[str, Any]:
@@ -42,6 +52,7 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
     doc.update({name: provider.issuer + path for name, path in ENDPOINTS.items()})
     if not provider.initial_access_token:
         doc.pop("registration_endpoint")
+    assertion_algs = [a for a in ("SM2SM3", "ES256") if a in algs]
     doc.update(
         scopes_supported=list(SCOPES),
         response_types_supported=["code"],
@@ -49,31 +60,17 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
         grant_types_supported=["authorization_code", "refresh_token"],
         subject_types_supported=["pairwise", "public"],
         id_token_signing_alg_values_supported=algs,
-        userinfo_signing_alg_values_supported=[],
-        token_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-        ],
-        token_endpoint_auth_signing_alg_values_supported=[
-            a for a in ("SM2SM3", "ES256") if a in algs
-        ],
-        revocation_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-        ],
-        introspection_endpoint_auth_methods_supported=[
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-        ],
+        acr_values_supported=list(ACR_VALUES),
+    )
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        doc[f"{endpoint}_auth_methods_supported"] = list(AUTH_METHODS)
+        doc[f"{endpoint}_auth_signing_alg_values_supported"] = assertion_algs
+    doc.update(
         code_challenge_methods_supported=["S256"],
-        claims_supported=list(CLAIMS),
+        claims_supported=list(PROTOCOL_CLAIMS) + list(profile_claims()),
         claims_parameter_supported=True,
         request_parameter_supported=False,
         request_uri_parameter_supported=False,
-        require_request_uri_registration=True,
         require_pushed_authorization_requests=(
             provider.config.require_pushed_authorization_requests
         ),
