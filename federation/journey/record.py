@@ -90,7 +90,9 @@ class JourneyRecord:
     grant: dict[str, Any] | None = None
     consent_id: str = ""
     unsaved: dict[str, str] = field(default_factory=dict, repr=False)
-    """Fields of a just-created record not written yet (see :meth:`JourneyStore.create`)."""
+    """Fields not written yet (:meth:`JourneyStore.create`, :meth:`JourneyStore.defer`)."""
+    unsaved_drop: tuple[str, ...] = field(default=(), repr=False)
+    """Fields to remove with the next write (:meth:`JourneyStore.defer`)."""
 
 
 class JourneyStore:
@@ -168,13 +170,24 @@ class JourneyStore:
         pipe = self._write(journey, fields, drop)
         await pipe.execute()
 
+    def defer(self, journey: JourneyRecord, *, drop: tuple[str, ...] = (), **fields: Any) -> None:
+        """Like :meth:`update`, but written with the record's next write (one round trip
+        less). Only for a step that certainly writes or ends the journey before it answers
+        (e.g. before asking the upstream for attributes: the ticket binding writes)."""
+        journey.unsaved.update(self._values(journey, fields))
+        journey.unsaved_drop += drop
+        if "result" in drop:
+            journey.result = None
+
     def _write(
         self, journey: JourneyRecord, fields: Mapping[str, Any], drop: tuple[str, ...] = ()
     ) -> Any:
-        """A transaction writing ``fields`` (and what :meth:`create` left unsaved), removing
-        ``drop``, renewing the TTL; the caller may queue more before executing it."""
+        """A transaction writing ``fields`` (and what :meth:`create` / :meth:`defer` left
+        unsaved), removing ``drop``, renewing the TTL; the caller may queue more before
+        executing it."""
         values = {**journey.unsaved, **self._values(journey, fields)}
-        journey.unsaved = {}
+        drop = tuple(n for n in (*journey.unsaved_drop, *drop) if n not in values)
+        journey.unsaved, journey.unsaved_drop = {}, ()
         key = Keys.journey(journey.id)
         pipe = self.redis.pipeline(transaction=True)
         if drop:
@@ -253,7 +266,7 @@ class JourneyStore:
 
     async def end(self, journey: JourneyRecord) -> None:
         """Delete the record and its bindings (and with them every upstream attribute)."""
-        journey.unsaved = {}
+        journey.unsaved, journey.unsaved_drop = {}, ()
         keys = [Keys.journey(journey.id)]
         if journey.state:
             keys.append(Keys.upstream_state(journey.state))

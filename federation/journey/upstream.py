@@ -96,11 +96,12 @@ async def login_callback(journey: Journey, request: Request, params: Mapping[str
 async def after_login(
     journey: Journey, request: Request, record: JourneyRecord, **fields: object
 ) -> Response:
-    """Work out which attributes the client's profile needs (stored with ``fields``, e.g.
-    the fresh identity, in one write), and fetch them."""
+    """Work out which attributes the client's profile needs, and fetch them. What changed
+    (``fields``, e.g. the fresh identity, and ``wanted``) is written with the next step's
+    write: every way out of :func:`next_request` writes or ends the journey."""
     profile = journey.profiles.for_client(record.authz.client)
     wanted = sorted(a.value for a in profile.required_attributes(release_request(record)))
-    await journey.store.update(record, wanted=wanted, **fields)
+    journey.store.defer(record, wanted=wanted, **fields)
     return await next_request(journey, request, record)
 
 
@@ -216,10 +217,10 @@ async def apply_result(journey: Journey, request: Request, record: JourneyRecord
     absent = {name: None for name in record.asked if name not in received}
     identity = identity.with_attributes({**absent, **received})
     wanted = [a for a in record.wanted if a not in record.asked]
-    await journey.store.update(
+    journey.store.defer(
         record, identity=identity, wanted=wanted, asked=[], ticket="", drop=("result",)
     )
-    return await next_request(journey, request, record)
+    return await next_request(journey, request, record)  # writes or ends the journey
 
 
 async def status(journey: Journey, request: Request) -> Response:

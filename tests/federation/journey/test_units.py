@@ -91,6 +91,11 @@ async def test_a_new_record_is_written_with_its_first_update(redis: aioredis.Red
     loaded = await store.load(record.id)
     assert loaded is not None and loaded.result is None and loaded.ticket == ""
     assert loaded.wanted == [] and 0 < await redis.ttl(Keys.journey(record.id)) <= 60
+    store.defer(record, wanted=["name_zh"], drop=("result",))
+    assert (await store.load(record.id)).wanted == []  # type: ignore[union-attr]
+    await store.bind_ticket(record, "T2")
+    loaded = await store.load(record.id)
+    assert loaded is not None and loaded.wanted == ["name_zh"] and loaded.ticket == "T2"
     unsaved = await store.create(AUTHZ, locale="en", user_agent="ua")
     await store.end(unsaved)
     await store.update(unsaved)
