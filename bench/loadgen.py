@@ -88,7 +88,7 @@ class Client:
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         pool = self.pools[(host, port)]
         for attempt in (0, 1):
-            conn = pool.pop() if pool else None
+            conn = pool.pop() if pool and not attempt else None  # the retry dials anew
             fresh = conn is None
             if conn is None:
                 conn = _Conn(*await asyncio.open_connection(host, port))

@@ -363,12 +363,25 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
 
         await measure("code→token exchanges", exchange, len(codes), concurrency=32)
 
+    free: asyncio.Queue[str] = asyncio.Queue()
+    for name in personas:
+        free.put_nowait(name)
+
+    async def as_someone(prompt: str | None) -> None:
+        # one login per person at a time: a person's new consent replaces the one a
+        # concurrent login of the same person is about to use (its code then fails)
+        name = await free.get()
+        try:
+            await browser.login(name, prompt)
+        finally:
+            free.put_nowait(name)
+
     async def first_time(i: int) -> None:
-        await browser.login(personas[i % len(personas)], "consent")
+        await as_someone("consent")
 
     async def remembered(i: int) -> None:
         before = browser.stats.consent_pages
-        await browser.login(personas[i % len(personas)], None)
+        await as_someone(None)
         if browser.stats.consent_pages != before:
             raise RuntimeError("consent page shown for a remembered consent")
 
