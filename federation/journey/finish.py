@@ -59,15 +59,15 @@ def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> Response:
-    """Issue the code, end the journey and send the browser back to the RP."""
+    """Issue the code, end the journey (same round trip) and send the browser back."""
     url = await issue_authorization_code(
         journey.redis,
         record.authz,
         grant,
         clock=journey.provider.clock,
         code_ttl=journey.provider.config.code_ttl,
+        discard=journey.store.ending(record),
     )
-    await journey.store.end(record)
     response = RedirectResponse(url, status_code=303)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"

@@ -266,11 +266,16 @@ class JourneyStore:
 
     async def end(self, journey: JourneyRecord) -> None:
         """Delete the record and its bindings (and with them every upstream attribute)."""
+        await self.redis.delete(*self.ending(journey))
+
+    def ending(self, journey: JourneyRecord) -> list[str]:
+        """Mark the journey ended and return the keys to delete (the record and its
+        bindings), for a caller that deletes them in its own round trip."""
         journey.unsaved, journey.unsaved_drop = {}, ()
         keys = [Keys.journey(journey.id)]
         if journey.state:
             keys.append(Keys.upstream_state(journey.state))
         if journey.ticket:
             keys.append(Keys.upstream_ticket(journey.ticket))
-        await self.redis.delete(*keys)
         journey.stage = "ended"
+        return keys

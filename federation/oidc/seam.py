@@ -15,7 +15,7 @@ consent fail at ``/userinfo``, refresh and introspection.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -55,9 +55,11 @@ async def issue_authorization_code(
     clock: Callable[[], int] = wall_clock,
     code_ttl: int = CODE_TTL,
     provider: OidcProvider | None = None,
+    discard: Sequence[str] = (),
 ) -> str:
     """Store a single-use code for ``grant`` and return the redirect URL with ``code``,
-    ``state`` and ``iss`` (RFC 6749 §4.1.2, RFC 9207). One Redis round trip.
+    ``state`` and ``iss`` (RFC 6749 §4.1.2, RFC 9207). One Redis round trip, which also
+    deletes the keys in ``discard`` (the caller's journey records).
 
     Raises ``ValueError`` if the grant is not within the request (scopes, ``openid``).
     """
@@ -87,6 +89,7 @@ async def issue_authorization_code(
         GRANTS_INDEX_TTL,
         grant.sid,
         grant.subject,
+        discard,
     )
     return with_query(
         request.redirect_uri, {"code": code, "state": request.state, "iss": request.issuer}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,9 +146,13 @@ class TokenStore:
         grants_ttl: int,
         session_id: str | None,
         rp_subject: str,
+        discard: Sequence[str] = (),
     ) -> None:
-        """Store a new code and index its family for the person at the client (one trip)."""
+        """Store a new code and index its family for the person at the client, deleting
+        the keys in ``discard`` (the journey that led here) — one trip."""
         pipe = self.redis.pipeline(transaction=False)
+        if discard:
+            pipe.delete(*discard)
         key = Keys.auth_code(digest(code))
         pipe.hset(key, mapping=fields)
         pipe.expire(key, ttl)
