@@ -8,6 +8,8 @@ Redis record.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +78,7 @@ class AuthorizationRequest:
     def from_dict(cls, data: Mapping[str, Any]) -> AuthorizationRequest:
         """Inverse of :meth:`to_dict`."""
         return cls(
-            client=Client.model_validate(data["client"]),
+            client=_client(json.dumps(data["client"], sort_keys=True, ensure_ascii=False)),
             redirect_uri=str(data["redirect_uri"]),
             scopes=tuple(data["scopes"]),
             state=data.get("state"),
@@ -92,6 +94,14 @@ class AuthorizationRequest:
             id_token_hint_subject=data.get("id_token_hint_subject"),
             id_token_hint_sid=data.get("id_token_hint_sid"),
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _client(canonical: str) -> Client:
+    """A client's metadata validated once per distinct value (``Client`` is frozen): a
+    journey loads its request at every step, and validating the embedded client (URIs,
+    scopes, texts) was a third of loading the journey record."""
+    return Client.model_validate(json.loads(canonical))
 
 
 @dataclass(frozen=True, slots=True)
