@@ -18,7 +18,7 @@ from connectors.base import UpstreamError
 from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.authorize import error_redirect
-from federation.oidc.errors import NonRedirectableError
+from federation.oidc.errors import INVALID_CLIENT, INVALID_REDIRECT_URI, NonRedirectableError
 from federation.pages import ErrorKind, ServiceLink
 
 log = logging.getLogger("idbridge.journey")
@@ -119,14 +119,21 @@ def expired(journey: Journey, request: Request) -> Response:
     )
 
 
+NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
+    INVALID_CLIENT: ErrorKind.INVALID_CLIENT,
+    INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
+}
+"""``NonRedirectableError.kind`` → page; any other kind is ``invalid_request``."""
+
+
+def kind_for_not_redirectable(error: NonRedirectableError) -> ErrorKind:
+    """The page for a request that must not be redirected, by the error's ``kind``."""
+    return NOT_REDIRECTABLE_PAGES.get(error.kind, ErrorKind.INVALID_REQUEST)
+
+
 def not_redirectable(journey: Journey, request: Request, error: NonRedirectableError) -> Response:
     """``/authorize`` with an unknown client, unregistered redirect URI or bad PAR URI:
     never redirect (DESIGN §8), explain."""
-    kind = {
-        "invalid_client": ErrorKind.INVALID_CLIENT,
-        "unauthorized_client": ErrorKind.INVALID_CLIENT,
-    }.get(error.error, ErrorKind.INVALID_REQUEST)
-    if "redirect_uri" in error.description:
-        kind = ErrorKind.INVALID_REDIRECT_URI
+    kind = kind_for_not_redirectable(error)
     log.info("authorization request refused", extra={"fields": {"error": error.error}})
     return journey.pages.render_error(kind, journey.pages.locale_for(request), request=request)

@@ -26,7 +26,13 @@ import redis.asyncio as aioredis
 
 from federation.oidc import par
 from federation.oidc.clients import SCOPES, Client
-from federation.oidc.errors import NonRedirectableError, RedirectableError
+from federation.oidc.errors import (
+    INVALID_CLIENT,
+    INVALID_REDIRECT_URI,
+    INVALID_REQUEST,
+    NonRedirectableError,
+    RedirectableError,
+)
 from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import MAX_VALUE, ParamError, collect, first_of, split_spaces
 from federation.oidc.provider import OidcProvider
@@ -89,20 +95,26 @@ async def validate_authorization_request(
     """
     client_id, unique = first_of(pairs, "client_id")
     if not client_id or not unique or len(client_id) > 128:
-        raise NonRedirectableError("invalid_request", "client_id is missing or repeated")
+        raise NonRedirectableError(
+            "invalid_request", "client_id is missing or repeated", kind=INVALID_REQUEST
+        )
     client = await provider.clients.get(redis, client_id)
     if client is None or (pushed_by is not None and pushed_by.client_id != client.client_id):
-        raise NonRedirectableError("invalid_client", "unknown client")
+        raise NonRedirectableError("invalid_client", "unknown client", kind=INVALID_CLIENT)
     from_par = False
     request_uri, _ = first_of(pairs, "request_uri")
     if pushed_by is None and request_uri and par.is_pushed(request_uri):
         stored = await par.take(redis, request_uri, client.client_id)
         if stored is None:
-            raise NonRedirectableError("invalid_request_uri", "request_uri is unknown or used")
+            raise NonRedirectableError(
+                "invalid_request_uri", "request_uri is unknown or used", kind=INVALID_REQUEST
+            )
         pairs, from_par = stored, True
     redirect_uri, unique = first_of(pairs, "redirect_uri")
     if not redirect_uri or not unique or redirect_uri not in client.redirect_uris:
-        raise NonRedirectableError("invalid_request", "redirect_uri is not registered")
+        raise NonRedirectableError(
+            "invalid_request", "redirect_uri is not registered", kind=INVALID_REDIRECT_URI
+        )
     state, unique = first_of(pairs, "state")
     state = state if unique and state and len(state) <= MAX_VALUE else None
 

@@ -35,7 +35,21 @@ class OAuthError(Exception):
 @dataclass(eq=False)
 class NonRedirectableError(OAuthError):
     """Authorization request error that must be shown to the person, never redirected:
-    an unknown ``client_id`` or a ``redirect_uri`` not registered for the client."""
+    an unknown ``client_id`` or a ``redirect_uri`` not registered for the client.
+
+    ``kind`` says which, for the page (the ``error`` code alone does not: a missing
+    ``client_id`` and an unregistered ``redirect_uri`` are both ``invalid_request``):
+    :data:`INVALID_CLIENT`, :data:`INVALID_REDIRECT_URI` or :data:`INVALID_REQUEST`."""
+
+    kind: str = "invalid_request"
+
+
+INVALID_CLIENT = "invalid_client"
+"""``NonRedirectableError.kind``: the client is unknown (or the ``client_id`` unusable)."""
+INVALID_REDIRECT_URI = "invalid_redirect_uri"
+"""``NonRedirectableError.kind``: the ``redirect_uri`` is missing or not registered."""
+INVALID_REQUEST = "invalid_request"
+"""``NonRedirectableError.kind``: anything else (e.g. an unusable PAR ``request_uri``)."""
 
 
 @dataclass(eq=False)
