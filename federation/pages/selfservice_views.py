@@ -8,7 +8,8 @@ the zone from the catalogue. Standard library only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from federation.pages.views import Localised
@@ -21,6 +22,9 @@ class SharedAttribute:
     name: str
     essential: bool
     supplied_by_person: bool = False
+    label: Localised | None = None
+    """The claim's label from the RP's mapping profile; ``None``: the catalogue's
+    ``attr.<name>``, else the name itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class ConsentSummary:
     receipt_json_url: str
     withdraw_url: str | None
     """The confirmation page; ``None`` when the consent is no longer active."""
+    withheld_labels: Mapping[str, Localised] = field(default_factory=dict)
+    """Labels of the ``withheld`` claims (from the RP's mapping profile), by claim name."""
 
 
 @dataclass(frozen=True, slots=True)

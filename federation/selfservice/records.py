@@ -7,13 +7,26 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+import redis.asyncio as aioredis
 
 from consent.receipts import build_receipt, sign_receipt
 from consent.records import ConsentRecord, Status
 from consent.services import ConsentServices
-from federation.pages import ConsentSummary, RelyingPartyConsents, SharedAttribute
+from federation.journey.context import ProfileCache
+from federation.oidc.provider import OidcProvider
+from federation.pages import ConsentSummary, Localised, RelyingPartyConsents, SharedAttribute
+from mappings.errors import ProfileError
+from mappings.profile import Profile
+
+Labels = Mapping[str, Localised]
+"""Claim name → its trilingual label."""
+
+_PROFILE_LABELS: weakref.WeakKeyDictionary[Profile, Labels] = weakref.WeakKeyDictionary()
 
 HONG_KONG = timezone(timedelta(hours=8), "HKT")
 EXPORT_PAGE = 200
@@ -43,8 +56,41 @@ def ended_by(record: ConsentRecord) -> str | None:
     )
 
 
-def summary(record: ConsentRecord, base: str) -> ConsentSummary:
-    """One record for the list (``base``: the area's path, ``/consents``)."""
+def profile_labels(profile: Profile) -> Labels:
+    """Every claim's label in ``profile`` (built once per loaded profile)."""
+    labels = _PROFILE_LABELS.get(profile)
+    if labels is None:
+        labels = {
+            name: dict(claim.labels) for name, claim in profile.claims.items() if claim.labels
+        }
+        _PROFILE_LABELS[profile] = labels
+    return labels
+
+
+async def labels_by_client(
+    provider: OidcProvider,
+    redis: aioredis.Redis,
+    profiles: ProfileCache,
+    client_ids: Iterable[str],
+) -> dict[str, Labels]:
+    """The claim labels of each client's mapping profile. A client that no longer exists,
+    or whose profile does not load, gets none (its claims show by name)."""
+    found: dict[str, Labels] = {}
+    for client_id in set(client_ids):
+        client = await provider.clients.get(redis, client_id)
+        if client is None:
+            continue
+        try:
+            found[client_id] = profile_labels(profiles.for_client(client))
+        except ProfileError:
+            continue
+    return found
+
+
+def summary(record: ConsentRecord, base: str, labels: Labels | None = None) -> ConsentSummary:
+    """One record for the list (``base``: the area's path, ``/consents``; ``labels``: the
+    RP profile's claim labels)."""
+    labels = labels or {}
     active = record.status is Status.ACTIVE
     return ConsentSummary(
         consent_id=record.id,
@@ -55,9 +101,11 @@ def summary(record: ConsentRecord, base: str) -> ConsentSummary:
         ended_by=ended_by(record),
         purposes=tuple(p.description.as_dict() for p in record.purposes),
         attributes=tuple(
-            SharedAttribute(a.name, a.essential, a.supplied_by_person) for a in record.attributes
+            SharedAttribute(a.name, a.essential, a.supplied_by_person, labels.get(a.name))
+            for a in record.attributes
         ),
         withheld=tuple(record.withheld),
+        withheld_labels={name: labels[name] for name in record.withheld if name in labels},
         cross_boundary=record.cross_boundary,
         receipt_jws_url=f"{base}/{record.id}/receipt.jws",
         receipt_json_url=f"{base}/{record.id}/receipt.json",
@@ -66,9 +114,11 @@ def summary(record: ConsentRecord, base: str) -> ConsentSummary:
 
 
 def group_by_relying_party(
-    records: list[ConsentRecord], base: str
+    records: list[ConsentRecord], base: str, labels: Mapping[str, Labels] | None = None
 ) -> tuple[RelyingPartyConsents, ...]:
-    """Records (newest first) grouped per client, groups in order of their newest record."""
+    """Records (newest first) grouped per client, groups in order of their newest record
+    (``labels``: claim labels by client id)."""
+    labels = labels or {}
     groups: dict[str, list[ConsentRecord]] = {}
     for record in records:
         groups.setdefault(record.client_id, []).append(record)
@@ -77,7 +127,7 @@ def group_by_relying_party(
             client_id=client_id,
             name=items[0].client_name.as_dict(),
             contact=items[0].client_contact,
-            consents=tuple(summary(r, base) for r in items),
+            consents=tuple(summary(r, base, labels.get(client_id)) for r in items),
         )
         for client_id, items in groups.items()
     )

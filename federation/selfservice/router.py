@@ -21,7 +21,7 @@ signed-in person's: another person's record and a record that does not exist loo
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -92,6 +92,15 @@ async def _own_record(
     return record if hmac.compare_digest(record.subject, session.subject) else None
 
 
+async def _labels(
+    request: Request, service: SelfService, client_ids: Iterable[str]
+) -> dict[str, views.Labels]:
+    """Claim labels of each client's mapping profile (the app's profile cache)."""
+    return await views.labels_by_client(
+        service.provider, service.redis, request.app.state.profiles, client_ids
+    )
+
+
 def self_service_router() -> APIRouter:
     """The routes above."""
     router = APIRouter(include_in_schema=False)
@@ -111,9 +120,10 @@ def self_service_router() -> APIRouter:
         except (InvalidCursor, ValueError):
             return service.error(request, ErrorKind.INVALID_REQUEST)
         own = [r for r in page.items if r.subject == session.subject]
+        labels = await _labels(request, service, (r.client_id for r in own))
         notice = request.query_params.get("notice")
         list_view = ConsentListPage(
-            relying_parties=views.group_by_relying_party(own, BASE_PATH),
+            relying_parties=views.group_by_relying_party(own, BASE_PATH, labels),
             export_url=BASE_PATH + "/export.json",
             sign_out_url=BASE_PATH + "/sign-out",
             csrf_token=service.pages.issue_csrf(csrf_binding(session)),
@@ -215,7 +225,11 @@ def self_service_router() -> APIRouter:
                 cancel_url=BASE_PATH,
                 csrf_token=s.pages.issue_csrf(csrf_binding(session)),
                 relying_party=record.client_name.as_dict(),
-                consent=views.summary(record, BASE_PATH),
+                consent=views.summary(
+                    record,
+                    BASE_PATH,
+                    (await _labels(req, s, [record.client_id])).get(record.client_id),
+                ),
             )
             return s.pages.render(view, s.locale(req), request=req)
 
