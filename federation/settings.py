@@ -77,6 +77,25 @@ class Settings(BaseSettings):
     consent_manage_url: str = Field(
         "/consents", description="Where people list and withdraw their consents (linked)."
     )
+    rate_limit_enabled: bool = Field(
+        True, description="Rate limits in Redis (federation/ratelimit.py); false turns them off."
+    )
+    rate_limit_window: int = Field(
+        10, ge=1, le=3600, description="Length of one fixed rate-limit window, seconds."
+    )
+    rate_limit_per_client: int = Field(
+        20000,
+        ge=1,
+        description="Requests per window one client_id may make to /token, /introspect, "
+        "/revoke and /par together (default: 2,000/s).",
+    )
+    rate_limit_per_ip: int = Field(
+        600,
+        ge=1,
+        description="Requests per window one client address may make to each group of "
+        "people's pages and unauthenticated APIs (default: 60/s per group). Loopback load "
+        "tests may need more.",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from consent.receipts import build_receipt, sign_receipt
@@ -30,6 +30,7 @@ from federation.journey import consent_step, failures, upstream
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.pages import ErrorKind
+from federation.ratelimit import per_address
 
 Step = Callable[[Journey, Request, JourneyRecord], Awaitable[Response]]
 
@@ -50,7 +51,9 @@ def journey_router() -> APIRouter:
     """The routes above."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/upstream/{connector_id}/callback")
+    @router.get(
+        "/upstream/{connector_id}/callback", dependencies=[Depends(per_address("callback"))]
+    )
     async def callback(connector_id: str, request: Request) -> Response:
         journey = _journey(request)
         if journey.connector is None or connector_id != journey.connector.id:
@@ -62,7 +65,10 @@ def journey_router() -> APIRouter:
             return await upstream.resume(journey, request)
         return await upstream.login_callback(journey, request, params)
 
-    @router.post("/upstream/{connector_id}/callback")
+    @router.post(
+        "/upstream/{connector_id}/callback",
+        dependencies=[Depends(per_address("callback-post", error="rate_limited"))],
+    )
     async def result(connector_id: str, request: Request) -> Response:
         journey = _journey(request)
         if journey.connector is None or connector_id != journey.connector.id:
@@ -73,7 +79,7 @@ def journey_router() -> APIRouter:
     async def resume(request: Request) -> Response:
         return await upstream.resume(_journey(request), request)
 
-    @router.get("/journey/status")
+    @router.get("/journey/status", dependencies=[Depends(per_address("status", error="slow_down"))])
     async def status(request: Request) -> Response:
         return await upstream.status(_journey(request), request)
 
@@ -98,7 +104,7 @@ def journey_router() -> APIRouter:
     async def consent_page(request: Request) -> Response:
         return await _with_record(request, consent_step.show_page, "consent")
 
-    @router.post(consent_step.CONSENT_PATH)
+    @router.post(consent_step.CONSENT_PATH, dependencies=[Depends(per_address("consent"))])
     async def consent_form(request: Request) -> Response:
         return await _with_record(request, consent_step.submit, "consent")
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
@@ -46,6 +46,7 @@ from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE
 from federation.oidc.token import token_response
 from federation.oidc.userinfo import bearer_token, userinfo
+from federation.ratelimit import check_client, claimed_client_id, install_rate_limits, per_address
 
 log = logging.getLogger("idbridge.oidc")
 
@@ -108,7 +109,12 @@ def oidc_router(
     async def jwks() -> JSONResponse:
         return JSONResponse(provider.signer.public_jwks(), headers={"Cache-Control": "max-age=300"})
 
-    @router.api_route("/authorize", methods=["GET", "POST"], include_in_schema=False)
+    @router.api_route(
+        "/authorize",
+        methods=["GET", "POST"],
+        include_in_schema=False,
+        dependencies=[Depends(per_address("authorize"))],
+    )
     async def authorize(request: Request) -> Response:
         async def handle() -> Response:
             pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
@@ -118,6 +124,10 @@ def oidc_router(
         return await guarded(request, handle)
 
     async def client_of(request: Request, form: dict[str, str], endpoint: str) -> Any:
+        # RFC 9126 §2.3 lets PAR answer like the authorization endpoint (429 included)
+        error = "temporarily_unavailable" if endpoint.startswith("pushed") else "rate_limited"
+        claimed = claimed_client_id(form, request.headers.get("authorization"))
+        await check_client(request, "client-api", claimed, error=error)
         return await authenticate_client(
             provider,
             _redis(request),
@@ -155,7 +165,12 @@ def oidc_router(
 
         return await guarded(request, handle)
 
-    @router.api_route("/userinfo", methods=["GET", "POST"], include_in_schema=False)
+    @router.api_route(
+        "/userinfo",
+        methods=["GET", "POST"],
+        include_in_schema=False,
+        dependencies=[Depends(per_address("userinfo", error="rate_limited"))],
+    )
     async def userinfo_endpoint(request: Request) -> Response:
         async def handle() -> Response:
             form = None
@@ -197,7 +212,11 @@ def oidc_router(
 
         return await guarded(request, handle)
 
-    @router.post("/register", include_in_schema=False)
+    @router.post(
+        "/register",
+        include_in_schema=False,
+        dependencies=[Depends(per_address("register", error="rate_limited"))],
+    )
     async def registration(request: Request) -> Response:
         async def handle() -> Response:
             check_initial_access_token(provider, request.headers.get("authorization"))
@@ -209,7 +228,12 @@ def oidc_router(
 
         return await guarded(request, handle)
 
-    @router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+    @router.api_route(
+        "/logout",
+        methods=["GET", "POST"],
+        include_in_schema=False,
+        dependencies=[Depends(per_address("logout"))],
+    )
     async def logout(request: Request) -> Response:
         async def handle() -> Response:
             pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
@@ -243,6 +267,7 @@ def install(
     keep it as ``app.state.oidc`` for the journey and the consent layer."""
     provider = provider or OidcProvider.from_settings(app.state.settings)
     app.state.oidc = provider
+    install_rate_limits(app)
     app.include_router(
         oidc_router(
             provider, journey=journey, error_page=error_page, logged_out_page=logged_out_page

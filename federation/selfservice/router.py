@@ -24,7 +24,7 @@ import hmac
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from consent.records import ConsentRecord, Status
@@ -37,6 +37,7 @@ from federation.pages import (
     SignedOutPage,
     WithdrawConfirmPage,
 )
+from federation.ratelimit import per_address
 from federation.selfservice import records as views
 from federation.selfservice import sessions
 from federation.selfservice.client import (
@@ -102,8 +103,8 @@ async def _labels(
 
 
 def self_service_router() -> APIRouter:
-    """The routes above."""
-    router = APIRouter(include_in_schema=False)
+    """The routes above (every one counted per client address)."""
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(per_address("consents"))])
 
     @router.get(BASE_PATH)
     async def home(request: Request) -> Response:
