@@ -245,8 +245,14 @@ def oidc_router(
                 if result.redirect_to
                 else logged_out_page(request)
             )
+            # the same flags the journey set it with (Secure only behind https), else a
+            # browser on the plain-http demo ignores the deletion and keeps the session
             response.delete_cookie(
-                SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax"
+                SESSION_COOKIE,
+                path="/",
+                secure=provider.issuer.startswith("https://"),
+                httponly=True,
+                samesite="lax",
             )
             return response
 
