@@ -64,14 +64,15 @@ class ConsentLifecycle:
         self, subject: str, notice: ConsentNotice, items: list[ReleaseItem]
     ) -> ConsentRecord | None:
         """The still-valid consent that lets the journey skip the page: same client,
-        purposes, notice version, released attribute names and values; else ``None``."""
+        purposes, notice version, released attribute names and values; else ``None``.
+        The current record is read once: its attribute names give the key to compare."""
         current = await self.store.current(subject, notice.client_id)
         if current is None:
             return None
         key = candidate_key(notice, items, current.attribute_names, digest_key=self.digest_key)
-        if key is None:
+        if key is None or not current.remembered_for(key, int(self.clock())):
             return None
-        return await self.store.find_remembered(subject, notice.client_id, key, int(self.clock()))
+        return current
 
     async def grant(self, captured: Captured) -> str:
         """Store a captured consent durably (before the code is issued); returns the audit

@@ -14,6 +14,7 @@ Imports only ``federation.crypto``.
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from enum import StrEnum
@@ -120,6 +121,15 @@ class ConsentRecord(BaseModel):
         if self.status is not Status.ACTIVE:
             return False
         return self.expires_at is None or now < self.expires_at
+
+    def remembered_for(self, consent_key: str, now: int) -> bool:
+        """Whether this consent lets a journey skip the page: active, unexpired, remembered
+        (it has an expiry) and given for exactly ``consent_key``."""
+        return (
+            self.expires_at is not None
+            and self.is_valid_at(now)
+            and hmac.compare_digest(self.consent_key, consent_key)
+        )
 
     def to_hash(self) -> dict[str, str]:
         """Flat string fields for a Redis hash (nested values as JSON)."""

@@ -258,9 +258,7 @@ class RedisConsentStore:
         self, subject: str, client_id: str, consent_key: str, now: int
     ) -> ConsentRecord | None:
         record = await self.current(subject, client_id)
-        if record is None or record.expires_at is None or not record.is_valid_at(now):
-            return None
-        return record if record.consent_key == consent_key else None
+        return record if record is not None and record.remembered_for(consent_key, now) else None
 
     async def list_by_subject(self, subject: str, cursor: str | None, limit: int) -> Page:
         return await self.search(ConsentQuery(subject=subject), cursor, limit)

@@ -1,5 +1,6 @@
 """Rate limits in Redis (DESIGN §8): fixed windows counted with ``INCR`` + ``EXPIRE`` in
-one pipeline (one round trip), keys from :meth:`federation.storage.keys.Keys.rate_limit`.
+one Lua script (one round trip, one command, atomic), keys from
+:meth:`federation.storage.keys.Keys.rate_limit`.
 
 Two classes of limit, both configured by :class:`federation.settings.Settings`:
 
@@ -40,6 +41,14 @@ from federation.storage.keys import Keys
 log = logging.getLogger("idbridge.ratelimit")
 
 MAX_KEY = 128
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+"""Count one request; the window's key gets its TTL when it is created."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +73,14 @@ class RateLimiter:
         self.redis = redis
         self.window = window
         self.clock = clock
+        self._hit = redis.register_script(_HIT)
 
     async def hit(self, bucket: str, key: str, limit: int) -> Decision:
         """Count one request of ``key`` in ``bucket``; refused beyond ``limit``."""
         now = self.clock()
         window = int(now // self.window)
         name = Keys.rate_limit(bucket, key[:MAX_KEY], window)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(name).expire(name, self.window)
-        count, _ = await pipe.execute()
+        count = int(await self._hit(keys=[name], args=[self.window]))
         retry_after = max(1, int((window + 1) * self.window - now + 0.999))
         return Decision(count <= limit, count, retry_after)
 

@@ -91,7 +91,10 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is open, and pytest-asyncio cannot start its own loop for the async tests
+# that follow until it is closed.
+@pytest.fixture(scope="package")
 def playwright_runtime() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail(
