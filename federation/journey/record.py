@@ -13,7 +13,8 @@ Secure behind https). The hash holds only what the journey needs:
 ``ticket``       the pending attribute request, ``asked`` the attributes it asks for,
                  ``result`` its outcome, **sealed**
 ``sid``          the bridge session, once the person is authenticated
-``grant``        the grant after consent (JSON); ``consent_id`` its consent record
+``grant``        the grant after consent (the released claims), **sealed**;
+                 ``consent_id`` its consent record
 ===============  ==============================================================
 
 The whole hash expires with the journey (``IDBRIDGE_JOURNEY_TTL``) and is deleted at the
@@ -39,7 +40,8 @@ from federation.storage.keys import Keys
 JOURNEY_COOKIE = "idb_journey"
 """Cookie holding the journey id."""
 _ID_MAX = 64
-SEALED_FIELDS = ("identity", "result")
+SEALED_FIELDS = ("identity", "result", "grant")
+"""Fields holding PII, stored SM4-GCM sealed with AAD = the journey id (DESIGN §8)."""
 _PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
 _STORE_RESULT = """
 if redis.call('HGET', KEYS[1], 'ticket') == ARGV[1] then
@@ -158,15 +160,15 @@ class JourneyStore:
             asked=json.loads(raw.get("asked") or "[]"),
             result=opened.get("result"),
             sid=raw.get("sid", ""),
-            grant=json.loads(raw["grant"]) if raw.get("grant") else None,
+            grant=opened.get("grant"),
             consent_id=raw.get("consent_id", ""),
         )
 
     async def update(
         self, journey: JourneyRecord, *, drop: tuple[str, ...] = (), **fields: Any
     ) -> None:
-        """Write ``fields`` (strings; ``identity``/``result`` are sealed), remove the fields
-        named in ``drop``, and renew the TTL — one round trip."""
+        """Write ``fields`` (strings; ``identity``/``result``/``grant`` are sealed), remove
+        the fields named in ``drop``, and renew the TTL — one round trip."""
         pipe = self._write(journey, fields, drop)
         await pipe.execute()
 
@@ -215,7 +217,7 @@ class JourneyStore:
                 values[name] = json.dumps(list(value))
             elif name == "grant":
                 journey.grant = value
-                values[name] = json.dumps(value, ensure_ascii=False)
+                values[name] = self.sealer.seal(journey.id, value)
             else:
                 if name in _PLAIN_FIELDS:
                     setattr(journey, name, str(value))

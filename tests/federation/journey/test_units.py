@@ -65,6 +65,22 @@ async def test_record_is_sealed_and_bound_to_its_id(redis: aioredis.Redis) -> No
     assert await store.load("x" * 200) is None and await store.load(None) is None
 
 
+async def test_grant_is_sealed_and_bound_to_its_id(redis: aioredis.Redis) -> None:
+    store = JourneyStore(redis, Sealer(b"k" * 16), ttl=60)
+    record = await store.create(AUTHZ, locale="en", user_agent="ua")
+    grant = {"subject": "pairwise-1", "id_token_claims": {"name": "陳大文", "hkid": "A1234563"}}
+    await store.update(record, identity=IDENTITY, stage="granted", grant=grant, consent_id="c1")
+    raw = await redis.hgetall(Keys.journey(record.id))
+    for value in ("陳大文", "A1234563", "pairwise-1"):
+        assert all(value not in field for field in raw.values()), value
+    loaded = await store.load(record.id)
+    assert loaded is not None and loaded.grant == grant and loaded.consent_id == "c1"
+    await redis.hset(Keys.journey("other-id"), mapping=raw)  # moved under another id
+    assert await store.load("other-id") is None
+    await redis.hset(Keys.journey(record.id), "grant", '{"subject": "forged"}')  # unsealed
+    assert await store.load(record.id) is None
+
+
 async def test_ticket_results_only_for_the_waiting_journey(redis: aioredis.Redis) -> None:
     store = JourneyStore(redis, Sealer(b"k" * 16), ttl=60)
     record = await store.create(AUTHZ, locale="en", user_agent="ua")
