@@ -9,7 +9,9 @@ by another). The protocol rules are the same; ``docs/oidc.md`` explains the choi
   revokes its whole token family; ``exp`` (≤ 60 s), ``client_id`` and ``redirect_uri``
   checked; PKCE S256 verified; consent still active.
 - ``refresh_token``: rotation (a new refresh token each time, the old one marked used);
-  reuse of a used one revokes the family; scope may only narrow.
+  reuse of a used one revokes the family; scope may only narrow, and only for the new
+  access token: the new refresh token keeps the original grant's scope (§6: the refreshed
+  grant is the original one), so a later refresh may ask for all of it again.
 
 Access and refresh tokens are opaque random strings stored by SM3 digest (why: see
 ``docs/oidc.md``). Responses carry ``Cache-Control: no-store``.
@@ -139,7 +141,16 @@ async def _refresh_token(
     except OAuthError:
         await store.revoke_family(consumed.family)
         raise
-    return await _issue(provider, redis, client, grant, consumed.family, None, " ".join(requested))
+    return await _issue(
+        provider,
+        redis,
+        client,
+        grant,
+        consumed.family,
+        None,
+        " ".join(requested),
+        refresh_scope=" ".join(granted),
+    )
 
 
 async def _require_consent(provider: OidcProvider, redis: aioredis.Redis, grant: Grant) -> None:
@@ -157,8 +168,13 @@ async def _issue(
     family: str,
     nonce: str | None,
     scope: str,
+    *,
+    refresh_scope: str | None = None,
 ) -> dict[str, Any]:
-    """Mint access (+ refresh) token and ID token; store them in the family in one trip."""
+    """Mint access (+ refresh) token and ID token; store them in the family in one trip.
+
+    The access token carries ``scope``; the refresh token ``refresh_scope`` (default
+    ``scope``): on a narrowing refresh, the original grant's scope (RFC 6749 §6)."""
     config, now = provider.config, provider.clock()
     access = new_secret()
     access_key = Keys.access_token(digest(access))
@@ -191,6 +207,7 @@ async def _issue(
                 refresh_key,
                 {
                     **common,
+                    "scope": refresh_scope or scope,
                     "exp": str(now + config.refresh_token_ttl),
                     "grant": seal(grant.to_dict(), refresh, refresh_key),
                 },

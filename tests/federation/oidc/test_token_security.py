@@ -137,6 +137,49 @@ async def test_refresh_cannot_widen_scope(
     assert response.json()["error"] == "invalid_scope"
 
 
+async def _refresh(http: httpx.AsyncClient, token: str, scope: str | None) -> dict:
+    form = {"grant_type": "refresh_token", "refresh_token": token}
+    if scope is not None:
+        form["scope"] = scope
+    response = await http.post("/token", data=form, headers=basic("rp-es256"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _introspected_scope(http: httpx.AsyncClient, token: str) -> str:
+    response = await http.post("/introspect", data={"token": token}, headers=basic("rp-es256"))
+    body = response.json()
+    assert body["active"] is True, body
+    return body["scope"]
+
+
+async def test_narrowing_refresh_keeps_the_original_grant(
+    http: httpx.AsyncClient, redis: aioredis.Redis, provider: OidcProvider
+) -> None:
+    """RFC 6749 §6: the narrowed scope is the access token's; the new refresh token still
+    stands for the original grant, so a later refresh may ask for all of it again."""
+    body = await full_flow(http, redis, provider, scope="openid profile email")
+    narrowed = await _refresh(http, body["refresh_token"], "openid")
+    assert narrowed["scope"] == "openid"
+    assert await _introspected_scope(http, narrowed["access_token"]) == "openid"
+    assert await _introspected_scope(http, narrowed["refresh_token"]) == "openid profile email"
+    again = await _refresh(http, narrowed["refresh_token"], "openid profile email")
+    assert set(again["scope"].split()) == {"openid", "profile", "email"}
+    assert await _introspected_scope(http, again["access_token"]) == "openid profile email"
+    default = await _refresh(http, again["refresh_token"], None)  # no scope: the original
+    assert set(default["scope"].split()) == {"openid", "profile", "email"}
+    widened = await http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": default["refresh_token"],
+            "scope": "openid profile email phone",
+        },
+        headers=basic("rp-es256"),
+    )
+    assert widened.json()["error"] == "invalid_scope"  # never beyond the original grant
+
+
 class _Withdrawn:
     def __init__(self) -> None:
         self.withdrawn: set[str] = set()
