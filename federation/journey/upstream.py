@@ -30,11 +30,13 @@ from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import bridge_subject, open_session, set_session_cookie
 from federation.oidc.authorize import error_redirect
+from federation.oidc.http import BodyTooLarge, bounded_body
 from federation.pages import ErrorKind, HandoffPage
 
 log = logging.getLogger("idbridge.journey.upstream")
 
-MAX_RESULT_BODY = 256 * 1024
+MAX_RESULT_BODY = 64 * 1024
+"""Bound of the result POST: the simulator's largest (every e-ME field) is about 2.3 KB."""
 CONTINUE_PATH = "/journey/continue"
 CANCEL_PATH = "/journey/cancel"
 STATUS_PATH = "/journey/status"
@@ -156,9 +158,11 @@ async def result_post(journey: Journey, request: Request) -> Response:
     connector = journey.connector
     if not isinstance(connector, AttributeConnector):
         return JSONResponse({"error": "not_found"}, status_code=404)
-    body = await request.body()
-    if len(body) > MAX_RESULT_BODY:
-        return JSONResponse({"error": "invalid_request"}, status_code=413)
+    try:
+        body = await bounded_body(request, MAX_RESULT_BODY)
+    except BodyTooLarge:
+        too_large = {"error": "invalid_request", "error_description": "the body is too large"}
+        return JSONResponse(too_large, status_code=413)
     try:
         result = await connector.complete_attribute_request(body)
     except UpstreamError as exc:

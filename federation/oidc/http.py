@@ -1,5 +1,9 @@
 """HTTP parsing helpers for the router: bounded bodies, strict form and query decoding, and
-the JSON responses of OAuth 2 errors. No protocol logic lives here."""
+the JSON responses of OAuth 2 errors. No protocol logic lives here.
+
+:func:`bounded_body` and :func:`bounded_form` are shared with the journey and the
+self-service area (layer 3 beside this package): every request body the bridge reads is
+read through them, with a bound that fits what the route can legitimately receive."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import ImmutableMultiDict
 
 from federation.logs import request_id_var
 from federation.oidc.errors import OAuthError, invalid_request
@@ -34,18 +39,48 @@ def query_pairs(request: Request) -> list[tuple[str, str]]:
     return parse_pairs(raw)
 
 
-async def body_bytes(request: Request) -> bytes:
-    """The request body, refused beyond :data:`MAX_BODY`."""
+class BodyTooLarge(Exception):
+    """The request body is over the caller's bound: answer 413 (RFC 9110 §15.5.14)."""
+
+
+def _declared_within(declared: str, limit: int) -> bool:
+    text = declared.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 18 and int(text) <= limit
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, or :class:`BodyTooLarge`: a ``Content-Length``
+    over the bound (or not a decimal number) is refused before anything is read, and a
+    body without one (chunked) is read only until it passes the bound."""
     declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise OAuthError("invalid_request", "the request body is too large", 413)
+    if declared is not None and not _declared_within(declared, limit):
+        raise BodyTooLarge
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise OAuthError("invalid_request", "the request body is too large", 413)
+        if size > limit:
+            raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def bounded_form(request: Request, limit: int) -> ImmutableMultiDict[str, str]:
+    """A browser form (``application/x-www-form-urlencoded``, what HTML forms send by
+    default) read with :func:`bounded_body`; any other content type gives an empty form.
+    Raises :class:`BodyTooLarge`, or ``invalid_request`` for bad UTF-8 or too many fields."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await bounded_body(request, limit)
+    if content_type != "application/x-www-form-urlencoded":
+        return ImmutableMultiDict()
+    return ImmutableMultiDict(parse_pairs(raw))
+
+
+async def body_bytes(request: Request) -> bytes:
+    """The request body, refused beyond :data:`MAX_BODY`."""
+    try:
+        return await bounded_body(request, MAX_BODY)
+    except BodyTooLarge as exc:
+        raise OAuthError("invalid_request", "the request body is too large", 413) from exc
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]]:

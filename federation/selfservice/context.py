@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent.services import ConsentServices
 from federation.oidc.errors import OAuthError, invalid_grant
+from federation.oidc.http import BodyTooLarge, bounded_form
 from federation.oidc.provider import OidcProvider
 from federation.oidc.revocation import revoke
 from federation.oidc.signing import TokenError
@@ -92,10 +94,15 @@ class SelfService:
         )
 
     async def csrf_ok(self, request: Request, session: sessions.SelfServiceSession) -> bool:
-        """The form's CSRF token is bound to this session."""
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        """The form's CSRF token is bound to this session. The form is read up to
+        :data:`MAX_FORM_BYTES`; a larger one is refused unread: 413 (the app's handler
+        answers people with the trilingual page)."""
+        try:
+            form = await bounded_form(request, MAX_FORM_BYTES)
+        except BodyTooLarge as exc:
+            raise StarletteHTTPException(413, "the form is too large") from exc
+        except OAuthError:  # malformed: no form of ours, so no valid token
             return False
-        form = await request.form()
         return self.pages.check_csrf(str(form.get(FORM_CSRF) or ""), csrf_binding(session))
 
 
