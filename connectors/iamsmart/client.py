@@ -83,6 +83,7 @@ class IAMSmartClient:
             config.api_base_url,
             connect_timeout=config.connect_timeout_seconds,
             read_timeout=config.read_timeout_seconds,
+            allow_http=config.insecure_allow_http,
         )
         self._base = config.api_base_url.rstrip("/")
         self._cek = cek

@@ -6,63 +6,90 @@ two result POSTs back, and httpx + httpcore cost ~0.5-1 ms of CPU each (request 
 cookie jar, redirect and auth machinery, a readability probe of every pooled connection
 per request), a quarter of the bridge's CPU per login in py-spy. This client does one
 thing: ``POST`` a body over a keep-alive connection (``http`` or ``https``, TLS context
-made once per pool) and read a bounded answer (``Content-Length``, chunked, or until
-close). No redirects, cookies, proxies or compression — the callers need none; when a
-proxy is configured in the environment, :func:`open_poster` gives an httpx-backed poster
-instead.
+made once per pool) and read a bounded answer. No redirects, cookies, proxies or
+compression — the callers need none; when a proxy is configured in the environment,
+:func:`open_poster` gives an httpx-backed poster instead (same limits and errors).
 
-Errors: :class:`ConnectFailed` — the request never reached the server (DNS, refused,
-connect timeout, TLS handshake): always safe to retry; :class:`ResponseFailed` — it may
-have arrived but no complete, well-formed answer came back (read timeout, reset, a
-malformed or oversized answer): retry only what is idempotent.
+What it enforces (the answer is parsed by :mod:`connectors.iamsmart.http11_wire`, RFC 9112):
+every limit in that module; a connect timeout (TCP + TLS handshake) and a read timeout
+covering the whole exchange (write, every 1xx, head and body: a slow drip cannot extend
+it); TLS with certificate and host name verification, SNI and TLS >= 1.2 (the system CA
+store, or only ``ca_file``); plain ``http`` only to loopback unless ``allow_http``; no
+reuse of a connection that is closed, timed out, answered ``Connection: close``, failed,
+was cancelled, or holds bytes nobody asked for. A POST is never re-sent by this module
+(RFC 9112 §9.3.1: not idempotent); an idle connection whose close, reset or stray bytes
+the event loop has already seen is dropped before anything is written, and a new one opened.
+
+Errors (all :class:`HttpFailure`): :class:`ConnectFailed` — the request never reached the
+server (DNS, refused, connect timeout, :class:`TlsFailed`): always safe to retry;
+:class:`ResponseFailed` — it may have arrived but no complete, well-formed answer came back
+(:class:`ResponseTimeout`, :class:`ConnectionLost`, :class:`MalformedResponse`,
+:class:`ResponseTooLarge`): retry only what is idempotent. A bad URL or header from the
+*caller* is a ``ValueError`` before anything is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import ipaddress
+import math
 import ssl
 import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
-MAX_HEAD = 64 * 1024
-"""Largest status line + headers accepted."""
-MAX_BODY = 4 * 1024 * 1024
-"""Largest body accepted."""
+from connectors.iamsmart.http11_wire import (
+    MAX_BODY,
+    MAX_FIELDS,
+    MAX_HEAD,
+    MAX_LINE,
+    ConnectFailed,
+    ConnectionLost,
+    HttpFailure,
+    HttpResponse,
+    MalformedResponse,
+    ResponseFailed,
+    ResponseTimeout,
+    ResponseTooLarge,
+    TlsFailed,
+    check_field_value,
+    check_request_fields,
+    read_response,
+)
+
+__all__ = [
+    "KEEPALIVE_EXPIRY",
+    "MAX_BODY",
+    "MAX_FIELDS",
+    "MAX_HEAD",
+    "MAX_IDLE",
+    "MAX_LINE",
+    "ConnectFailed",
+    "ConnectionLost",
+    "Http11Pool",
+    "HttpFailure",
+    "HttpResponse",
+    "HttpxPoster",
+    "MalformedResponse",
+    "Poster",
+    "ResponseFailed",
+    "ResponseTimeout",
+    "ResponseTooLarge",
+    "TlsFailed",
+    "open_poster",
+    "proxied",
+]
+
 KEEPALIVE_EXPIRY = 4.0
 """Idle connections older than this are not reused (uvicorn closes them after 5 s)."""
 MAX_IDLE = 32
 """Idle connections kept per origin."""
-
-
-class HttpFailure(Exception):
-    """A POST that did not produce a complete answer."""
-
-
-class ConnectFailed(HttpFailure):
-    """The request never reached the server: safe to retry."""
-
-
-class ResponseFailed(HttpFailure):
-    """The request may have reached the server, but no usable answer came back."""
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """Status and body of an answer."""
-
-    status_code: int
-    content: bytes
-
-    def json(self) -> Any:
-        """The body as JSON (``ValueError`` / ``RecursionError`` if it is not)."""
-        return json.loads(self.content)
 
 
 class Poster(Protocol):
@@ -81,10 +108,16 @@ class _Conn:
         self.idle_since = 0.0
 
     def usable(self, now: float) -> bool:
+        """Still open, not expired, no error, and nothing unread: bytes that arrived while
+        idle (an unsolicited 408, a body longer than its framing) would be taken for the
+        next answer. ``_buffer`` is StreamReader's buffer (no public accessor)."""
+        reader = self.reader
         return (
-            not self.reader.at_eof()
+            now - self.idle_since < KEEPALIVE_EXPIRY
+            and not reader.at_eof()
             and not self.writer.is_closing()
-            and now - self.idle_since < KEEPALIVE_EXPIRY
+            and reader.exception() is None
+            and not getattr(reader, "_buffer", b"")
         )
 
     def close(self) -> None:
@@ -98,10 +131,28 @@ class _Origin:
     port: int
 
     @property
-    def host_header(self) -> str:
+    def authority(self) -> str:
+        """The ``Host`` field value (RFC 9112 §3.2)."""
         default = 443 if self.scheme == "https" else 80
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == default else f"{host}:{self.port}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls_context(ca_file: str | Path | None) -> ssl.SSLContext:
+    """Verification on (CERT_REQUIRED, host name check), TLS >= 1.2; the system CA store
+    (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` honoured) or only ``ca_file``."""
+    context = ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 class Http11Pool:
@@ -114,11 +165,28 @@ class Http11Pool:
         read_timeout: float,
         user_agent: str = "idbridge",
         ssl_context: ssl.SSLContext | None = None,
+        ca_file: str | Path | None = None,
+        allow_http: bool = False,
     ) -> None:
+        """``ssl_context`` (verifying, TLS >= 1.2) or ``ca_file`` replace the system CA
+        store; ``allow_http`` permits plain http to hosts other than loopback."""
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds")
+        if ssl_context is not None and ca_file is not None:
+            raise ValueError("give ssl_context or ca_file, not both")
+        if ssl_context is not None and not (
+            ssl_context.verify_mode == ssl.CERT_REQUIRED
+            and ssl_context.check_hostname
+            and ssl_context.minimum_version >= ssl.TLSVersion.TLSv1_2
+        ):
+            raise ValueError("ssl_context must verify certificates and host names, TLS >= 1.2")
+        check_field_value(user_agent)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._user_agent = user_agent
-        self._ssl = ssl_context
+        self._agent_line = f"User-Agent: {user_agent}"
+        self._ssl = ssl_context if ca_file is None else _tls_context(ca_file)
+        self._allow_http = allow_http
         self._idle: dict[_Origin, list[_Conn]] = {}
         self._origins: dict[str, tuple[_Origin, str]] = {}
         self._closed = False
@@ -138,46 +206,58 @@ class Http11Pool:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
         """POST ``body`` to the absolute ``url`` with ``headers`` (``Host``,
-        ``Content-Length``, ``Connection``, ``User-Agent`` are set here)."""
-        origin, target = self._split(url)
-        head = [f"POST {target} HTTP/1.1", f"Host: {origin.host_header}"]
-        head.append(f"Content-Length: {len(body)}")
-        head.append(f"User-Agent: {self._user_agent}")
-        for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-                raise ValueError("header names and values must not contain CR or LF")
-            head.append(f"{name}: {value}")
+        ``Content-Length``, ``User-Agent`` are set here; ``Connection``,
+        ``Transfer-Encoding`` and the like may not be given)."""
+        origin, start = self._split(url)
+        check_request_fields(headers)
+        head = [start, f"Content-Length: {len(body)}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         conn = await self._acquire(origin)
         try:
             async with asyncio.timeout(self.read_timeout):
                 conn.writer.write(raw)
                 await conn.writer.drain()
-                response, keep = await _read_response(conn.reader)
+                response, keep = await read_response(conn.reader)
         except TimeoutError as exc:
             conn.close()
-            raise ResponseFailed(f"no answer from {origin.host} in time") from exc
-        except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            raise ResponseTimeout(f"no complete answer from {origin.host} in time") from exc
+        except asyncio.LimitOverrunError as exc:
             conn.close()
-            raise ResponseFailed(
-                f"no complete answer from {origin.host}: {type(exc).__name__}"
+            raise ResponseTooLarge(f"a line of the answer from {origin.host} is too long") from exc
+        except (OSError, EOFError) as exc:  # IncompleteReadError is an EOFError
+            conn.close()
+            raise ConnectionLost(
+                f"connection to {origin.host} lost before a complete answer: {type(exc).__name__}"
             ) from exc
-        except ResponseFailed:
+        except BaseException:  # HttpFailure, cancellation: never reuse a half-read connection
             conn.close()
             raise
         self._release(origin, conn, keep)
         return response
 
     def _split(self, url: str) -> tuple[_Origin, str]:
+        """The origin and the request's first lines (cached per URL)."""
         known = self._origins.get(url)
         if known is not None:
             return known
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host:
             raise ValueError(f"not an http(s) URL: {url!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not host.isascii() or not host.isprintable() or " " in host:
+            raise ValueError("the URL's host must be ASCII (IDNA-encoded)")
+        if parts.scheme == "http" and not (self._allow_http or _is_loopback(host)):
+            raise ValueError("plain http is allowed to loopback hosts only (allow_http)")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        found = (_Origin(parts.scheme, parts.hostname, port), target)
+        if not target.isascii() or not target.isprintable() or " " in target:
+            raise ValueError("the URL's path and query must be percent-encoded ASCII")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        origin = _Origin(parts.scheme, host, port)
+        found = (
+            origin,
+            f"POST {target} HTTP/1.1\r\nHost: {origin.authority}\r\n{self._agent_line}",
+        )
         if len(self._origins) < 256:
             self._origins[url] = found
         return found
@@ -195,7 +275,7 @@ class Http11Pool:
         context = None
         if origin.scheme == "https":
             if self._ssl is None:
-                self._ssl = ssl.create_default_context()
+                self._ssl = _tls_context(None)
             context = self._ssl
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -206,108 +286,41 @@ class Http11Pool:
                     server_hostname=origin.host if context else None,
                     limit=MAX_HEAD,
                 )
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
+        except ssl.SSLCertVerificationError as exc:
+            raise TlsFailed(
+                f"TLS certificate of {origin.host} not accepted: {exc.verify_message}"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise TlsFailed(f"TLS handshake with {origin.host} failed: {exc.reason}") from exc
+        except TimeoutError as exc:
+            raise ConnectFailed(f"cannot connect to {origin.host} in time") from exc
+        except ConnectionResetError as exc:
+            if context is None:
+                raise ConnectFailed(f"{origin.host} reset the connection") from exc
+            raise TlsFailed(f"{origin.host} broke off the TLS handshake") from exc
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a host IDNA cannot encode
             raise ConnectFailed(f"cannot connect to {origin.host}: {type(exc).__name__}") from exc
         return _Conn(reader, writer)
 
     def _release(self, origin: _Origin, conn: _Conn, keep: bool) -> None:
         idle = self._idle.setdefault(origin, [])
-        if keep and not self._closed and len(idle) < MAX_IDLE:
-            conn.idle_since = time.monotonic()
-            idle.append(conn)
-        else:
+        if not (keep and not self._closed and len(idle) < MAX_IDLE):
             conn.close()
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[HttpResponse, bool]:
-    """One answer (skipping 1xx), and whether the connection may be reused."""
-    while True:
-        head = await reader.readuntil(b"\r\n\r\n")
-        status, version, headers = _parse_head(head)
-        if not 100 <= status < 200:
-            break
-    keep = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
-    elif "content-length" in headers:
-        length = _int(headers["content-length"], 10)
-        if length < 0 or length > MAX_BODY:
-            raise ResponseFailed("Content-Length out of bounds")
-        body = await reader.readexactly(length)
-    elif status in (204, 304):
-        body = b""
-    else:  # delimited by close
-        keep = False
-        body = await _read_to_close(reader)
-    return HttpResponse(status, body), keep
-
-
-async def _read_to_close(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while more := await reader.read(65536):
-        size += len(more)
-        if size > MAX_BODY:
-            raise ResponseFailed("body too large")
-        parts.append(more)
-    return b"".join(parts)
-
-
-def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
-        raise ResponseFailed("malformed status line")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise ResponseFailed("malformed header line")
-        key = name.lower()
-        value = value.strip()
-        if key in _FRAMING and headers.get(key, value) != value:
-            raise ResponseFailed("conflicting framing headers")
-        headers[key] = value
-    return int(code), version, headers
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        chunk = _int(line.split(b";", 1)[0].strip().decode("latin-1"), 16)
-        if chunk < 0 or size + chunk > MAX_BODY:
-            raise ResponseFailed("chunked body out of bounds")
-        if chunk == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                pass
-            return b"".join(parts)
-        parts.append(await reader.readexactly(chunk))
-        size += chunk
-        if await reader.readexactly(2) != b"\r\n":
-            raise ResponseFailed("malformed chunk")
-
-
-_FRAMING = frozenset({"content-length", "transfer-encoding"})
-_DIGITS = {10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF")}
-
-
-def _int(text: str, base: int) -> int:
-    if not text or len(text) > 16 or not set(text) <= _DIGITS[base]:
-        raise ResponseFailed("malformed number in the answer's framing")
-    return int(text, base)
+            return
+        now = conn.idle_since = time.monotonic()
+        idle.append(conn)
+        while now - idle[0].idle_since >= KEEPALIVE_EXPIRY:  # oldest first; never the new one
+            idle.pop(0).close()
 
 
 class HttpxPoster:
     """The same interface over an ``httpx.AsyncClient`` (injected clients in tests, or a
-    proxy configured in the environment)."""
+    proxy configured in the environment): the body is bounded by ``MAX_BODY`` (decoded
+    bytes) and, when ``total_timeout`` is set, the whole exchange by it."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, total_timeout: float | None = None) -> None:
         self.client = client
+        self.total_timeout = total_timeout
 
     @property
     def is_closed(self) -> bool:
@@ -315,12 +328,23 @@ class HttpxPoster:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
         try:
-            response = await self.client.post(url, content=body, headers=dict(headers))
+            async with asyncio.timeout(self.total_timeout):
+                request = self.client.stream("POST", url, content=body, headers=dict(headers))
+                async with request as response:
+                    parts: list[bytes] = []
+                    size = 0
+                    async for piece in response.aiter_bytes():
+                        size += len(piece)
+                        if size > MAX_BODY:
+                            raise ResponseTooLarge("body too large")
+                        parts.append(piece)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ConnectFailed(type(exc).__name__) from exc
         except httpx.HTTPError as exc:
             raise ResponseFailed(type(exc).__name__) from exc
-        return HttpResponse(response.status_code, response.content)
+        except TimeoutError as exc:
+            raise ResponseTimeout("no complete answer in time") from exc
+        return HttpResponse(response.status_code, b"".join(parts))
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -337,12 +361,31 @@ def proxied(url: str) -> bool:
 
 
 def open_poster(
-    base_url: str, *, connect_timeout: float, read_timeout: float, user_agent: str = "idbridge"
+    base_url: str,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    user_agent: str = "idbridge",
+    ca_file: str | Path | None = None,
+    allow_http: bool = False,
 ) -> Poster:
-    """The lean pool, or an httpx client when a proxy is configured for ``base_url``."""
+    """The lean pool, or an httpx client when a proxy is configured for ``base_url`` (then
+    ``connect + read`` bounds the whole exchange, as it does with the pool)."""
     if proxied(base_url):
-        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        return HttpxPoster(httpx.AsyncClient(timeout=timeout, headers={"User-Agent": user_agent}))
+        if base_url.startswith("http://") and not allow_http:
+            host = urlsplit(base_url).hostname or ""
+            if not _is_loopback(host):
+                raise ValueError("plain http is allowed to loopback hosts only (allow_http)")
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
+            verify=_tls_context(ca_file),
+        )
+        return HttpxPoster(client, total_timeout=connect_timeout + read_timeout)
     return Http11Pool(
-        connect_timeout=connect_timeout, read_timeout=read_timeout, user_agent=user_agent
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        user_agent=user_agent,
+        ca_file=ca_file,
+        allow_http=allow_http,
     )

@@ -61,9 +61,15 @@ def result_body(
 
 def delivery_client(timeout: float) -> Poster:
     """The simulator's one HTTP client for result POSTs: a keep-alive pool made once per
-    app (a new httpx client per POST built an SSL context each time, ~20 ms of CPU)."""
+    app (a new httpx client per POST built an SSL context each time, ~20 ms of CPU). Plain
+    http is allowed beyond loopback: the simulator posts only to the redirect URIs its
+    clients file registers (a sandbox, e.g. ``http://bridge:8000/...`` between containers)."""
     return open_poster(
-        "http://127.0.0.1", connect_timeout=timeout, read_timeout=timeout, user_agent="iamsmart-sim"
+        "http://127.0.0.1",
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        user_agent="iamsmart-sim",
+        allow_http=True,
     )
 
 

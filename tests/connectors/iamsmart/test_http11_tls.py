@@ -1,0 +1,153 @@
+"""The lean HTTP/1.1 client's TLS against a real TLS server on 127.0.0.1 with a certificate
+made here (trusted with the CA configured or named by ``SSL_CERT_FILE``; refused without
+it, on a host name or IP mismatch, below TLS 1.2, or when the handshake stalls), and the
+httpx fallback used under a proxy keeping the same bounds."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.iamsmart.http11 import (
+    MAX_BODY,
+    ConnectFailed,
+    Http11Pool,
+    HttpxPoster,
+    ResponseTimeout,
+    ResponseTooLarge,
+    TlsFailed,
+    open_poster,
+    proxied,
+)
+
+from .raw_http import drip, make_tls, ok, raw_server
+
+pytestmark = pytest.mark.timeout(30)
+
+
+# --- TLS ---------------------------------------------------------------------------------
+async def test_tls_with_the_configured_ca(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    async with raw_server(tls=tls.server) as server:
+        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
+        for host in ("localhost", "127.0.0.1", "localhost"):
+            url = f"https://{host}:{server.port}/x"
+            assert (await pool.post(url, b"{}", {})).json() == {"code": "D00000"}
+        await pool.aclose()
+    assert server.connections == 2  # one per origin, kept alive
+    assert tls.sni_seen == ["localhost", None]  # SNI carries names, never IP addresses
+
+
+async def test_tls_trusts_the_ca_named_by_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``ca_file`` the system store is used, and OpenSSL lets ``SSL_CERT_FILE``
+    replace it: how an operator trusts a private CA without a code change."""
+    tls = make_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    async with raw_server(tls=tls.server) as server:
+        pool = Http11Pool(connect_timeout=2, read_timeout=1)
+        assert (await pool.post(server.url, b"{}", {})).status_code == 200
+        await pool.aclose()
+
+
+@pytest.mark.parametrize(
+    ("names", "ips", "host", "message"),
+    [
+        (("localhost",), ("127.0.0.1",), "localhost", "unable to get local issuer"),
+        (("other.example",), (), "localhost", "Hostname mismatch"),
+        (("localhost",), (), "127.0.0.1", "IP address mismatch"),
+    ],
+    ids=["untrusted-ca", "name-mismatch", "ip-mismatch"],
+)
+async def test_tls_verification_failures_are_tls_failures(
+    tmp_path: Path, names: tuple[str, ...], ips: tuple[str, ...], host: str, message: str
+) -> None:
+    tls = make_tls(tmp_path, names=names, ips=ips)
+    async with raw_server(tls=tls.server) as server:
+        ca = None if message.startswith("unable") else tls.ca_file  # the system store
+        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=ca)
+        with pytest.raises(TlsFailed, match=message):
+            await pool.post(f"https://{host}:{server.port}/x", b"{}", {})
+        await pool.aclose()
+    assert server.requests == []
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+async def test_tls_below_1_2_is_refused(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path, max_version=ssl.TLSVersion.TLSv1_1)
+    async with raw_server(tls=tls.server) as server:
+        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
+        with pytest.raises(TlsFailed):
+            await pool.post(f"https://localhost:{server.port}/x", b"{}", {})
+        await pool.aclose()
+    assert server.requests == []
+
+
+async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    async with raw_server() as server:  # plain TCP: it never answers the ClientHello
+        pool = Http11Pool(connect_timeout=0.3, read_timeout=5, ca_file=tls.ca_file)
+        started = time.monotonic()
+        with pytest.raises(ConnectFailed, match="in time"):
+            await pool.post(f"https://localhost:{server.port}/x", b"{}", {})
+        assert time.monotonic() - started < 1.0
+        await pool.aclose()
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+def test_only_verifying_tls_contexts_are_accepted() -> None:
+    lax = ssl.create_default_context()
+    lax.check_hostname = False
+    lax.verify_mode = ssl.CERT_NONE
+    old = ssl.create_default_context()
+    old.minimum_version = ssl.TLSVersion.TLSv1
+    for context in (lax, old):
+        with pytest.raises(ValueError, match="verify"):
+            Http11Pool(connect_timeout=1, read_timeout=1, ssl_context=context)
+
+
+# --- the httpx fallback keeps the same bounds ---------------------------------------------
+async def test_httpx_poster_bounds_the_body_and_the_whole_exchange() -> None:
+    poster = HttpxPoster(httpx.AsyncClient(timeout=5), total_timeout=0.5)
+    async with raw_server() as server:
+        server.answer = lambda _: ok(b"x" * (MAX_BODY + 1))
+        with pytest.raises(ResponseTooLarge):
+            await poster.post(server.url, b"{}", {})
+        server.answer = lambda _: drip(ok(b"x" * 40), 0.05)  # each byte in time, not all
+        started = time.monotonic()
+        with pytest.raises(ResponseTimeout):
+            await poster.post(server.url, b"{}", {})
+        assert time.monotonic() - started < 1.0
+        server.answer = lambda _: ok(b'{"code":"D00000"}')
+        assert (await poster.post(server.url, b"{}", {})).json() == {"code": "D00000"}
+    await poster.aclose()
+
+
+def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert not proxied("https://apigw-isit.staging-eid.gov.hk")
+    assert isinstance(open_poster("https://a.hk", connect_timeout=1, read_timeout=1), Http11Pool)
+    monkeypatch.setenv("https_proxy", "http://proxy.internal:3128")
+    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+    assert proxied("https://apigw-isit.staging-eid.gov.hk")
+    assert not proxied("http://127.0.0.1:8001")
+    fallback = open_poster("https://a.hk", connect_timeout=1, read_timeout=2)
+    assert isinstance(fallback, HttpxPoster) and fallback.total_timeout == 3
+    monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
+    with pytest.raises(ValueError, match="loopback"):
+        open_poster("http://a.hk", connect_timeout=1, read_timeout=1)
