@@ -149,6 +149,7 @@ def waiting_page(journey: Journey, request: Request, record: JourneyRecord) -> R
         upstream=getattr(journey.connector, "id", "iamsmart"),
         poll_url=STATUS_PATH,
         expires_minutes=max(1, journey.settings.journey_ttl // 60),
+        csrf_token=journey.pages.issue_csrf(record.id),
     )
     return journey.pages.render(view, failures.locale_of(journey, request, record), request=request)
 

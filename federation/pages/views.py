@@ -164,6 +164,8 @@ class HandoffPage:
     continue_url: str
     """GET: checks the upstream and moves on; the no-JavaScript way forward."""
     cancel_url: str
+    """POST (a form with ``csrf_token``): the person gives up; never a link (a GET must
+    not end the journey)."""
     upstream: str = "iamsmart"
     """Key of the upstream's name in the catalogue (``upstream.<key>``)."""
     qr_image_url: str | None = None
@@ -174,6 +176,8 @@ class HandoffPage:
     """Optional JSON endpoint for JavaScript polling: ``{"status": "pending"|"done",
     "next": "<url>"}``; on ``done`` the page goes to ``next`` (same origin only)."""
     expires_minutes: int | None = None
+    csrf_token: str = ""
+    """The journey's CSRF token, sent with Cancel."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ the error pages. The real journey (routes and state) lives elsewhere.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -107,15 +108,25 @@ def create_pages_app() -> FastAPI:
 
     @app.get("/handoff")
     async def handoff(request: Request) -> Response:
-        view = samples.handoff_page(poll_url="/handoff/poll")
+        view = replace(
+            samples.handoff_page(poll_url="/handoff/poll"),
+            csrf_token=pages.issue_csrf(JOURNEY_ID),
+        )
         return pages.render(view, pages.locale_for(request), request=request)
 
     @app.get("/handoff/continue")
     async def handoff_continue() -> Response:
         return RedirectResponse("/consent", status_code=303)
 
-    @app.get("/handoff/cancel")
+    @app.post("/handoff/cancel")
     async def handoff_cancel(request: Request) -> Response:
+        locale = pages.locale_for(request)
+        form = await request.form()
+        app.state.last_post = {key: form.getlist(key) for key in form}
+        if not pages.check_csrf(str(form.get(FORM_CSRF, "")), JOURNEY_ID):
+            return pages.render_error(
+                ErrorKind.CSRF_FAILED, locale, request=request, retry_url="/handoff"
+            )
         return pages.render_error(
             ErrorKind.UPSTREAM_CANCELLED,
             pages.locale_for(request),

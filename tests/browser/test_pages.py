@@ -205,8 +205,35 @@ def test_agree_and_decline_have_equal_weight(base_url: str, open_context: Contex
     assert agree == decline
 
 
-def test_works_with_javascript_off(
+def test_handoff_cancel_button_looks_like_the_continue_button(
     base_url: str, open_context: ContextFactory, screenshot: Callable[[Page, str], Path]
+) -> None:
+    """Cancel is a form's button now (a POST), styled as the link button it replaced."""
+    page = _page(open_context, viewport=DESKTOP)
+    page.goto(f"{base_url}/handoff?lang=en")
+    measure = """sel => { const el = document.querySelector(sel); const s = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      return [Math.round(r.height), s.fontSize, s.fontWeight, s.fontFamily, s.borderTopWidth,
+              s.borderTopLeftRadius, s.paddingLeft, s.textDecorationLine, s.cursor]; }"""
+    link = page.evaluate(measure, ".button-row a.button")
+    button = page.evaluate(measure, ".button-row form button.button-secondary")
+    assert button == link
+    colours = """sel => { const s = getComputedStyle(document.querySelector(sel));
+      return [s.color, s.backgroundColor, s.borderTopColor]; }"""
+    secondary = page.evaluate(colours, ".button-row form button")
+    assert secondary[1] == "rgb(255, 255, 255)" and secondary[0] == secondary[2]  # outline style
+    assert page.evaluate(
+        "() => { const r = [...document.querySelectorAll('.button-row > *')]"
+        ".map(e => e.getBoundingClientRect()); return Math.abs(r[0].top - r[1].top) < 2; }"
+    ), "side by side, as before"
+    screenshot(page, "handoff-en-desktop")
+
+
+def test_works_with_javascript_off(
+    app: FastAPI,
+    base_url: str,
+    open_context: ContextFactory,
+    screenshot: Callable[[Page, str], Path],
 ) -> None:
     page = _page(open_context, viewport=PHONE, java_script_enabled=False)
     page.goto(f"{base_url}/handoff?lang=en")
@@ -214,9 +241,11 @@ def test_works_with_javascript_off(
     page.get_by_role("link", name=CATALOGUES["en"].text("handoff.continue")).click()
     page.wait_for_url("**/consent")  # a plain link: no script needed
     page.goto(f"{base_url}/handoff?lang=en")
-    page.get_by_role("link", name=CATALOGUES["en"].text("handoff.cancel")).click()
-    page.wait_for_url("**/handoff/cancel")
+    app.state.last_post = {}
+    page.get_by_role("button", name=CATALOGUES["en"].text("handoff.cancel")).click()
+    page.wait_for_url("**/handoff/cancel?lang=en")  # a form POST, no script needed
     assert page.inner_text("h1") == CATALOGUES["en"].text("error.upstream_cancelled.title")
+    assert app.state.last_post["csrf_token"][0].startswith("v1.")
 
     page.goto(f"{base_url}/consent?lang=en")
     page.click("details.reveal summary")

@@ -1,5 +1,5 @@
 """Bounded request bodies over real HTTP (DESIGN §8 "bad input of any kind gets a clear
-error"): the consent form (64 KiB), the self-service forms (4 KiB) and the iAM Smart
+error"): the consent form (64 KiB), Cancel, the self-service forms (4 KiB) and the iAM Smart
 result POST (64 KiB) are read only up to their bound; beyond it 413 — the trilingual page
 for people, JSON for the server-to-server POST — and a declared ``Content-Length`` over the
 bound is refused before any of the body is sent (a raw socket that never sends the body
@@ -102,6 +102,21 @@ async def test_consent_form_over_the_bound_is_413_and_the_journey_goes_on(
         assert await redis.keys(Keys.consent("*")) == []
         answer = await finish(person, await consent(person, page))  # still usable
         assert answer["code"]
+    finally:
+        await person.aclose()
+
+
+async def test_cancel_form_over_the_bound_is_413(bridge: Bridge, redis: aioredis.Redis) -> None:
+    url, *_ = await authorize_url(bridge, rp_client(bridge, "rp-sm2"))
+    person = Person(bridge, "tsang-chi-chuen")
+    try:
+        await person.sign_in(url)  # at the consent page: a journey with an identity
+        journey_id = person.http.cookies[JOURNEY_COOKIE]
+        big = await person.go(
+            bridge.url + "/journey/cancel?lang=en", data={"x": "y" * MAX_FORM_BODY}
+        )
+        assert big.status_code == 413 and TOO_LARGE_TITLE in big.text
+        assert (await redis.hgetall(Keys.journey(journey_id)))["stage"] == "consent"
     finally:
         await person.aclose()
 
