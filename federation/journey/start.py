@@ -3,6 +3,10 @@ decide whether the bridge session can be reused (``prompt``, ``max_age``,
 ``id_token_hint``: :func:`federation.oidc.seam.session_decision`), open the journey record
 and its cookie, and go upstream — or, with a reusable session, straight on to attributes
 and consent.
+
+The session cookie holds the session's secret; the session is found from it with
+:func:`federation.oidc.session.session_from_cookie`, and only its public ``sid`` goes on
+into the journey record (and so into the grant and the ID token).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from federation.oidc.authorize import redirect_for
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest
 from federation.oidc.seam import session_decision
-from federation.oidc.session import SESSION_COOKIE, get_session
+from federation.oidc.session import SESSION_COOKIE, session_from_cookie
 
 
 def set_journey_cookie(journey: Journey, response: Response, record: JourneyRecord) -> None:
@@ -37,7 +41,7 @@ def set_journey_cookie(journey: Journey, response: Response, record: JourneyReco
 async def start_journey(request: Request, authz: AuthorizationRequest) -> Response:
     """``JourneyStarter`` for :func:`federation.oidc.router.oidc_router`."""
     journey: Journey = request.app.state.journey
-    session = await get_session(journey.redis, request.cookies.get(SESSION_COOKIE))
+    session = await session_from_cookie(journey.redis, request.cookies.get(SESSION_COOKIE))
     try:
         decision = session_decision(authz, session, journey.provider.clock())
     except RedirectableError as exc:

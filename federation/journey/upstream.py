@@ -83,15 +83,16 @@ async def login_callback(journey: Journey, request: Request, params: Mapping[str
     except UpstreamError as exc:
         return await failures.upstream_failed(journey, request, record, exc)
     person = bridge_subject(identity, journey.salt)
-    sid = ""
+    session = None
     if journey.settings.session_ttl:
         ttl = journey.settings.session_ttl
-        sid = await open_session(journey.redis, journey.sealer, identity, person, ttl)
+        session = await open_session(journey.redis, journey.sealer, identity, person, ttl)
+    sid = session.sid if session else ""  # the public sid; the cookie gets the secret
     response = await after_login(
         journey, request, record, identity=identity, sid=sid, stage="attributes"
     )
-    if sid:
-        set_session_cookie(response, sid, secure=journey.secure_cookies, ttl=ttl)
+    if session:
+        set_session_cookie(response, session, secure=journey.secure_cookies, ttl=ttl)
     return response
 
 

@@ -43,7 +43,7 @@ from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
 from federation.oidc.revocation import revoke
-from federation.oidc.session import SESSION_COOKIE
+from federation.oidc.session import SESSION_COOKIE, session_from_cookie
 from federation.oidc.token import token_response
 from federation.oidc.userinfo import bearer_token, userinfo
 from federation.ratelimit import check_client, claimed_client_id, install_rate_limits, per_address
@@ -237,8 +237,10 @@ def oidc_router(
     async def logout(request: Request) -> Response:
         async def handle() -> Response:
             pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
+            cookie = request.cookies.get(SESSION_COOKIE)
+            session = await session_from_cookie(_redis(request), cookie)  # the cookie's sid
             result = await end_session_request(
-                provider, _redis(request), collect(pairs), request.cookies.get(SESSION_COOKIE)
+                provider, _redis(request), collect(pairs), session.session_id if session else None
             )
             response = (
                 RedirectResponse(result.redirect_to, 302)

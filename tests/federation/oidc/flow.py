@@ -30,7 +30,8 @@ class Authorized:
     verifier: str
     params: dict[str, str]
     redirect: str
-    sid: str | None
+    cookie: str | None
+    """The session cookie's value (the session's secret), if a login opened one."""
 
 
 async def authorize(
@@ -59,11 +60,11 @@ async def authorize(
     response = await http.get(
         "/authorize", params={k: v for k, v in params.items() if v is not None}
     )
-    sid = None
+    cookie = None
     if response.status_code == 200 and "journey" in response.json() and login:
-        redirect, sid = await log_in(redis, provider, response.json()["journey"])
-        if sid:
-            http.cookies.set(SESSION_COOKIE, sid)
+        redirect, cookie = await log_in(redis, provider, response.json()["journey"])
+        if cookie:
+            http.cookies.set(SESSION_COOKIE, cookie)
     elif response.status_code == 302:
         redirect = response.headers["location"]
     else:
@@ -71,7 +72,7 @@ async def authorize(
     query = query_of(redirect)
     if "code" not in query:
         return response
-    return Authorized(query["code"], verifier, query, redirect, sid)
+    return Authorized(query["code"], verifier, query, redirect, cookie)
 
 
 async def redeem(

@@ -32,7 +32,12 @@ from federation.oidc.models import AuthorizationRequest, Grant
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
 from federation.oidc.seam import issue_authorization_code, session_decision
-from federation.oidc.session import SESSION_COOKIE, create_session, get_session
+from federation.oidc.session import (
+    SESSION_COOKIE,
+    create_session,
+    new_session_secret,
+    session_from_cookie,
+)
 from federation.oidc.signing import KeySetSigner, load_or_create_keyset
 from federation.settings import Settings
 from federation.storage.keys import Keys
@@ -167,7 +172,7 @@ async def stand_in_journey(request: Request, authz: AuthorizationRequest) -> Res
     park the request in a journey record for the test to "log in"."""
     provider: OidcProvider = request.app.state.oidc
     redis: aioredis.Redis = request.app.state.redis
-    session = await get_session(redis, request.cookies.get(SESSION_COOKIE))
+    session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
     try:
         decision = session_decision(authz, session, provider.clock())
     except RedirectableError as exc:
@@ -190,17 +195,18 @@ async def log_in(
     with_session: bool = True,
 ) -> tuple[str, str | None]:
     """Complete a parked journey as the person: open a session and issue the code.
-    Returns (redirect URL, session id)."""
+    Returns (redirect URL, the session cookie's value — its secret, not the ``sid``)."""
     import json
 
     authz = AuthorizationRequest.from_dict(json.loads(await redis.get(Keys.journey(journey_id))))
-    sid = None
+    sid = cookie = None
     if with_session:
+        cookie = new_session_secret()
         sid = await create_session(
-            redis, PERSON, provider.clock(), 3600, acr="iamsmart", amr=("iamsmart",)
+            redis, PERSON, provider.clock(), 3600, acr="iamsmart", amr=("iamsmart",), secret=cookie
         )
     grant = grant_for(provider, authz, sid=sid, consent_id=consent_id)
-    return await issue_authorization_code(redis, authz, grant, provider=provider), sid
+    return await issue_authorization_code(redis, authz, grant, provider=provider), cookie
 
 
 @pytest.fixture
