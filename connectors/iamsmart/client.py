@@ -35,6 +35,7 @@ from connectors.iamsmart.http11 import (
     HttpxPoster,
     Poster,
     ResponseFailed,
+    TlsFailed,
     open_poster,
 )
 from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
@@ -83,6 +84,7 @@ class IAMSmartClient:
             config.api_base_url,
             connect_timeout=config.connect_timeout_seconds,
             read_timeout=config.read_timeout_seconds,
+            ca_file=config.ca_file,
             allow_http=config.insecure_allow_http,
         )
         self._base = config.api_base_url.rstrip("/")
@@ -166,8 +168,13 @@ class IAMSmartClient:
             )
             try:
                 response = await self._http.post(self._base + path, text.encode(), headers)
+            except TlsFailed as exc:
+                # a certificate or protocol mismatch does not heal on a retry
+                failure: UpstreamError = UpstreamUnavailable("iAM Smart TLS handshake failed")
+                failure.__cause__ = exc
+                retry = False
             except ConnectFailed as exc:
-                failure: UpstreamError = UpstreamUnavailable("iAM Smart unreachable")
+                failure = UpstreamUnavailable("iAM Smart unreachable")
                 failure.__cause__ = exc
                 retry = True
             except ResponseFailed as exc:

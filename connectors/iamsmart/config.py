@@ -113,6 +113,11 @@ class IAMSmartConfig(BaseSettings):
     cek_refresh_margin_seconds: int = Field(
         300, ge=0, description="Fetch a new CEK this long before the cached one expires."
     )
+    ca_file: Path | None = Field(
+        None,
+        description="PEM bundle of the CAs trusted for the gateway's TLS certificate; unset: "
+        "the system store (or SSL_CERT_FILE).",
+    )
     insecure_allow_http: bool = Field(
         False, description="Allow a plain-http non-loopback api_base_url (never in production)."
     )

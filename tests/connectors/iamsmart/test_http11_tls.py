@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.base import UpstreamUnavailable
+from connectors.iamsmart.cek import CekCache
+from connectors.iamsmart.client import IAMSmartClient
 from connectors.iamsmart.http11 import (
     MAX_BODY,
     ConnectFailed,
@@ -24,6 +27,7 @@ from connectors.iamsmart.http11 import (
     proxied,
 )
 
+from .conftest import Receiver, make_config
 from .raw_http import drip, make_tls, ok, raw_server
 
 pytestmark = pytest.mark.timeout(30)
@@ -151,3 +155,31 @@ def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
     with pytest.raises(ValueError, match="loopback"):
         open_poster("http://a.hk", connect_timeout=1, read_timeout=1)
+
+
+# --- the connector's TLS settings --------------------------------------------------------
+async def test_the_connector_trusts_its_configured_ca_and_never_retries_a_tls_failure(
+    tmp_path: Path, keypair: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``ca_file`` in the connector's config reaches the pool; a handshake that fails on
+    the certificate is reported at once (a retry cannot heal it)."""
+    tls = make_tls(tmp_path)
+    async with raw_server(tls=tls.server) as server:
+        server.answer = lambda _: ok(b'{"code":"D00000","content":{"secretKey":"k","expiresIn":9}}')
+        url = f"https://localhost:{server.port}"
+        trusting = make_config(url, Receiver(url=url), keypair[0], ca_file=tls.ca_file)
+        client = IAMSmartClient(trusting, cek=CekCache(trusting))
+        assert (await client.fetch_cek())[0] == "k"
+        await client.aclose()
+        assert len(server.requests) == 1
+
+        untrusting = make_config(url, Receiver(url=url), keypair[0], retry_attempts=3)
+        client = IAMSmartClient(untrusting, cek=CekCache(untrusting))
+        caplog.clear()
+        with pytest.raises(UpstreamUnavailable, match="TLS") as failure:
+            await client.fetch_cek()
+        await client.aclose()
+        assert isinstance(failure.value.__cause__, TlsFailed)
+        attempts = [r for r in caplog.records if r.getMessage() == "iAM Smart call failed"]
+        assert len(attempts) == 1  # with 3 attempts allowed
+        assert len(server.requests) == 1
