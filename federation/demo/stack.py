@@ -274,6 +274,8 @@ class DemoStack:
                 "IDBRIDGE_CONNECTORS_FILE": str(configs["connectors"]),
                 "IDBRIDGE_DEMO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
                 "IDBRIDGE_LOG_LEVEL": self.log_level,
+                # the demo e-service's back-channel logout endpoint is on loopback
+                "IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true",
                 **self.extra_env,
             },
         )

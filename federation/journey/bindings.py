@@ -3,7 +3,9 @@
 - :class:`OidcGrantRevoker` implements ``consent.lifecycle.GrantRevoker``: a withdrawn,
   revoked or expired consent revokes the RP's tokens for that person
   (:func:`federation.oidc.seam.revoke_grants_for`) and sends an OIDC back-channel logout
-  token where the RP registered a ``backchannel_logout_uri``;
+  token where the RP registered a ``backchannel_logout_uri`` — one per distinct
+  ``sub``/``sid``, all at once, each with its own deadline and behind the egress guard of
+  :mod:`federation.oidc.backchannel` (Back-Channel Logout 1.0 §2.5);
 - :class:`StoreConsentChecker` implements ``federation.oidc.provider.ConsentChecker``:
   tokens whose consent is no longer active fail at ``/userinfo``, refresh and
   introspection.
@@ -19,7 +21,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from consent.store import ConsentNotFound, ConsentStore
-from federation.oidc.logout import send_backchannel_logout
+from federation.oidc.backchannel import send_backchannel_logouts
 from federation.oidc.provider import OidcProvider
 from federation.oidc.seam import revoke_grants_for
 
@@ -49,19 +51,13 @@ class OidcGrantRevoker:
         client = await self.provider.clients.get(self.redis, client_id)
         if client is None or not client.backchannel_logout_uri:
             return
-        told: set[tuple[str, str]] = set()
-        for family in revoked:
-            key = (family.subject, family.sid)
-            if key in told or not (family.subject or family.sid):
-                continue
-            told.add(key)
-            await send_backchannel_logout(
-                self.provider,
-                client,
-                sub=family.subject or None,
-                sid=family.sid or None,
-                http=self.http,
-            )
+        once = dict.fromkeys(  # one token per distinct (sub, sid), in revocation order
+            (family.subject or None, family.sid or None)
+            for family in revoked
+            if family.subject or family.sid
+        )
+        sends = [(client, sub, sid) for sub, sid in once]
+        await send_backchannel_logouts(self.provider, sends, http=self.http)
 
 
 class StoreConsentChecker:

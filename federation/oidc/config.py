@@ -39,6 +39,12 @@ class OidcConfig(BaseSettings):
     backchannel_timeout: float = Field(
         5.0, gt=0, le=30, description="Timeout of one back-channel logout POST, seconds."
     )
+    backchannel_allow_private_networks: bool = Field(
+        False,
+        description="Send back-channel logout tokens to loopback, private, link-local and "
+        "other non-public addresses (checked at send time). Only for the demo and tests, "
+        "whose relying parties listen on 127.0.0.1.",
+    )
     registration_max_consent_remember_seconds: int = Field(
         180 * 24 * 3600,
         ge=0,

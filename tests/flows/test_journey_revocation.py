@@ -55,6 +55,7 @@ async def test_revocation_ends_the_grant(bridge: Bridge, redis: aioredis.Redis, 
         OidcConfig(
             clients_file=bridge.env["IDBRIDGE_CLIENTS_FILE"],
             client_secret_key=bridge.env["IDBRIDGE_CLIENT_SECRET_KEY"],
+            backchannel_allow_private_networks=True,  # the RP listens on 127.0.0.1
         ),
     )
     services = build_consent_services(

@@ -46,7 +46,8 @@ def provider(keys: KeySet, monkeypatch: pytest.MonkeyPatch) -> OidcProvider:
     monkeypatch.setenv("IDBRIDGE_DEMO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     return OidcProvider(
         issuer=ISSUER,
-        config=OidcConfig(clients_file=CLIENTS),
+        # the demo e-service's back-channel endpoint is on 127.0.0.1
+        config=OidcConfig(clients_file=CLIENTS, backchannel_allow_private_networks=True),
         clients=ClientRegistry(load_static_clients(CLIENTS)),
         secrets=ClientSecrets(bytes.fromhex("22" * 32)),
         signer=KeySetSigner(keys),

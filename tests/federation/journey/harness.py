@@ -167,6 +167,7 @@ def bridge_env(folder: Path, redis_url: str, port: int, sim_url: str, rp: Relyin
         "IDBRIDGE_PAIRWISE_SALT": SALT,
         "IDBRIDGE_SUPPORT_EMAIL": "support@idbridge.test",
         "IDBRIDGE_LOG_LEVEL": "WARNING",
+        "IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true",  # the RP listens on 127.0.0.1
     }
 
 

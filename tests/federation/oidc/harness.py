@@ -114,7 +114,8 @@ def provider(signing_keys: KeySet, clock: Clock, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("IDB_TEST_RP_PAR_SECRET", SECRETS["rp-par"])
     return OidcProvider(
         issuer=ISSUER,
-        config=OidcConfig(clients_file=CLIENTS_FILE),
+        # the back-channel receivers of these tests listen on 127.0.0.1
+        config=OidcConfig(clients_file=CLIENTS_FILE, backchannel_allow_private_networks=True),
         clients=ClientRegistry(load_static_clients(CLIENTS_FILE)),
         secrets=ClientSecrets(SERVER_KEY),
         signer=KeySetSigner(signing_keys),

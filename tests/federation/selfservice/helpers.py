@@ -68,6 +68,7 @@ def consent_services(bridge: Bridge, redis: aioredis.Redis) -> ConsentServices:
         OidcConfig(
             clients_file=bridge.env["IDBRIDGE_CLIENTS_FILE"],
             client_secret_key=bridge.env["IDBRIDGE_CLIENT_SECRET_KEY"],
+            backchannel_allow_private_networks=True,  # the RP listens on 127.0.0.1
         ),
     )
     return build_consent_services(

@@ -1,0 +1,243 @@
+"""The back-channel logout sender (OpenID Connect Back-Channel Logout 1.0) and its egress
+guard.
+
+Logout token (§2.4): ``iss``, ``aud``, ``iat``, ``exp``, ``jti``, ``sub`` and/or ``sid``,
+``events`` = ``{"http://schemas.openid.net/event/backchannel-logout": {}}``, never a
+``nonce``; header ``typ: logout+jwt``; signed with the client's ID token algorithm.
+
+Sending (§2.5): POSTed as ``logout_token`` form data to the client's
+``backchannel_logout_uri``; each POST has its own deadline (``IDBRIDGE_BACKCHANNEL_TIMEOUT``,
+name resolution included); several RPs are told concurrently
+(:func:`send_backchannel_logouts`), so one slow RP does not hold up the others; a redirect
+is never followed (a 3xx counts as a failure).
+
+Egress guard (SSRF): the URI is chosen by the client and its host's DNS answers can change
+after registration checked it. At send time the host is resolved and nothing is sent if
+any address is loopback, private, link-local, multicast, reserved, unspecified or otherwise
+not globally routable — unless ``IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`` is true (the
+demo and the tests, whose RPs listen on 127.0.0.1). A host name is then contacted at the
+address that was checked, on a connection of its own and without an environment proxy; the
+``Host`` header and the TLS server name keep the name, so the certificate is still verified
+against it, and a DNS answer that changes between check and connect (rebinding) cannot
+move the request. Refusals and failures are logged with the client id only, never the URL
+(it may carry credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import httpx
+
+from federation.oidc.clients import Client
+from federation.oidc.provider import OidcProvider
+
+log = logging.getLogger("idbridge.oidc.logout")
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TTL = 120
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def logout_token_claims(
+    provider: OidcProvider, client: Client, *, sub: str | None, sid: str | None
+) -> dict[str, object]:
+    """Claims of a logout token (Back-Channel Logout 1.0 §2.4)."""
+    if not sub and not sid:
+        raise ValueError("a logout token needs sub or sid")
+    now = provider.clock()
+    claims: dict[str, object] = {
+        "iss": provider.issuer,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_TTL,
+        "jti": secrets.token_urlsafe(16),
+        "events": {EVENT: {}},
+    }
+    if sub:
+        claims["sub"] = sub
+    if sid:
+        claims["sid"] = sid
+    return claims
+
+
+class EgressRefused(Exception):
+    """The URI must not be contacted; ``reason`` is safe to log (no URL, no address)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where to POST: the URL (a checked address in place of a host name when ``pinned``),
+    and the headers and transport extensions that keep the original name."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+    pinned: bool = False
+
+
+def forbidden_address(address: IPAddress) -> bool:
+    """True for an address a logout token must not go to: loopback, private, link-local,
+    multicast, reserved, unspecified or any other not globally routable one (an
+    IPv4-mapped IPv6 address is judged by its IPv4 address)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+async def destination(uri: str, *, allow_private: bool) -> Destination:
+    """Check ``uri`` for sending (the egress guard above) and say where to connect.
+
+    Raises :class:`EgressRefused` for an unusable URI, a host that does not resolve, or
+    (unless ``allow_private``) any non-public address among those it resolves to."""
+    try:
+        url = httpx.URL(uri)
+        host = url.raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise EgressRefused("unusable backchannel_logout_uri") from exc
+    if url.scheme not in ("https", "http") or not host:
+        raise EgressRefused("unusable backchannel_logout_uri")
+    if allow_private:
+        return Destination(uri)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if forbidden_address(literal):
+            raise EgressRefused("non-public address")
+        return Destination(uri)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise EgressRefused("host does not resolve") from exc
+    if not addresses:
+        raise EgressRefused("host does not resolve")
+    if any(forbidden_address(address) for address in addresses):
+        raise EgressRefused("host resolves to a non-public address")
+    return pinned(url, addresses[0])
+
+
+def pinned(url: httpx.URL, address: IPAddress) -> Destination:
+    """``url`` sent to ``address`` (already checked) while keeping its name: the ``Host``
+    header and, for https, the TLS server name (so the certificate is checked against it)."""
+    host = url.raw_host.decode("ascii")
+    return Destination(
+        str(url.copy_with(host=str(address))),
+        headers={"Host": url.netloc.decode("ascii")},
+        extensions={"sni_hostname": host} if url.scheme == "https" else {},
+        pinned=True,
+    )
+
+
+async def post_logout_token(
+    target: Destination, token: str, timeout: float, http: httpx.AsyncClient | None = None
+) -> httpx.Response:
+    """POST ``logout_token`` to ``target`` (§2.5), never following a redirect; a pinned
+    target gets a connection of its own (no pool shared with other names, no proxy)."""
+    data = {"logout_token": token}
+    if http is None or target.pinned:
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=not target.pinned
+        ) as own:
+            return await own.post(
+                target.url, data=data, headers=target.headers, extensions=target.extensions
+            )
+    return await http.post(
+        target.url, data=data, headers=target.headers, timeout=timeout, follow_redirects=False
+    )
+
+
+async def send_backchannel_logout(
+    provider: OidcProvider,
+    client: Client,
+    *,
+    sub: str | None,
+    sid: str | None,
+    http: httpx.AsyncClient | None = None,
+) -> bool:
+    """POST a logout token to the client's ``backchannel_logout_uri``; True on HTTP 2xx.
+
+    Returns False (and logs the client id only) when the client registered no URI, the
+    egress guard refuses it, the RP is unreachable, times out, redirects or answers with
+    an error."""
+    if not client.backchannel_logout_uri:
+        return False
+    claims = logout_token_claims(provider, client, sub=sub, sid=sid)
+    token = provider.signer.sign(claims, client.id_token_signed_response_alg, typ="logout+jwt")
+    config = provider.config
+    fields: dict[str, object] = {"client_id": client.client_id}
+    try:
+        async with asyncio.timeout(config.backchannel_timeout):
+            target = await destination(
+                client.backchannel_logout_uri,
+                allow_private=config.backchannel_allow_private_networks,
+            )
+            response = await post_logout_token(target, token, config.backchannel_timeout, http)
+    except EgressRefused as exc:
+        log.warning(
+            "back-channel logout not sent", extra={"fields": {**fields, "reason": exc.reason}}
+        )
+        return False
+    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        log.warning(
+            "back-channel logout failed",
+            extra={"fields": {**fields, "error": type(exc).__name__}},
+        )
+        return False
+    if not response.is_success:
+        log.warning(
+            "back-channel logout refused",
+            extra={"fields": {**fields, "status": response.status_code}},
+        )
+    return response.is_success
+
+
+async def send_backchannel_logouts(
+    provider: OidcProvider,
+    sends: Iterable[tuple[Client, str | None, str | None]],
+    *,
+    http: httpx.AsyncClient | None = None,
+) -> tuple[str, ...]:
+    """Send one logout token per ``(client, sub, sid)``, all at once (each with its own
+    deadline, §2.5); the client ids that acknowledged with 2xx, in the order given.
+    One RP's failure (even an unexpected error) never stops the others."""
+    jobs = list(sends)
+    results = await asyncio.gather(
+        *(
+            send_backchannel_logout(provider, c, sub=sub, sid=sid, http=http)
+            for c, sub, sid in jobs
+        ),
+        return_exceptions=True,
+    )
+    acknowledged: list[str] = []
+    for (client, _, _), result in zip(jobs, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error(
+                "back-channel logout error",
+                extra={"fields": {"client_id": client.client_id, "error": type(result).__name__}},
+            )
+        elif result:
+            acknowledged.append(client.client_id)
+    return tuple(acknowledged)
