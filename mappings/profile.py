@@ -317,6 +317,7 @@ class Profile:
                     locations=want.locations,
                     verified=want.verified,
                     saml=claim.saml,
+                    scopes=tuple(sorted(claim.scopes)),
                 )
             )
         return items, missing, used

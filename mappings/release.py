@@ -37,6 +37,8 @@ class ReleasedItem:
     """``id_token`` and/or ``userinfo`` (OIDC), or ``assertion`` (SAML)."""
     verified: bool = False
     saml: SamlName | None = None
+    scopes: tuple[str, ...] = ()
+    """The profile's scopes that select this claim (for narrowing a refreshed token)."""
 
     @property
     def name(self) -> str:
@@ -92,6 +94,11 @@ class Release:
             for item in self.items
             if item.saml is not None
         ]
+
+    @property
+    def claim_scopes(self) -> dict[str, tuple[str, ...]]:
+        """Claim name (as sent) → the scopes that select it."""
+        return {item.name: item.scopes for item in self.items}
 
     @property
     def optional_claims(self) -> list[str]:

@@ -35,6 +35,7 @@ def build_grant(
         amr=AMR,
         sid=record.sid or None,
         consent_id=consent_id,
+        claim_scopes=release.claim_scopes,
     )
 
 

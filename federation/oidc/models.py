@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from federation.oidc.clients import Client
@@ -127,6 +127,38 @@ class Grant:
     """The bridge session id (``Keys.session``) for logout."""
     consent_id: str | None = None
     """The consent record this grant rests on; checked by the ``ConsentChecker``."""
+    claim_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Claim name → the scopes that select it in the client's mapping profile (missing or
+    empty: bound to no scope); lets a refresh with a narrower scope narrow the claims."""
+
+    def narrowed(self, scopes: tuple[str, ...] | list[str]) -> Grant:
+        """This grant for an access token of ``scopes`` only (RFC 6749 §6: a refresh may
+        ask for less): claims selected only by scopes it leaves out are dropped, also
+        inside ``verified_claims``. The grant itself (and its refresh token) keeps all."""
+        keep = set(scopes)
+        if keep >= set(self.scopes):
+            return self
+        return replace(
+            self,
+            scopes=tuple(scope for scope in self.scopes if scope in keep),
+            id_token_claims=self._claims_within(self.id_token_claims, keep),
+            userinfo_claims=self._claims_within(self.userinfo_claims, keep),
+        )
+
+    def _claims_within(self, claims: Mapping[str, Any], keep: set[str]) -> dict[str, Any]:
+        def allowed(name: str) -> bool:
+            bound = self.claim_scopes.get(name)
+            return not bound or bool(keep.intersection(bound))
+
+        out = {k: v for k, v in claims.items() if k == "verified_claims" or allowed(k)}
+        verified = out.get("verified_claims")
+        if isinstance(verified, Mapping) and isinstance(verified.get("claims"), Mapping):
+            inner = {k: v for k, v in verified["claims"].items() if allowed(k)}
+            if inner:
+                out["verified_claims"] = {**verified, "claims": inner}
+            else:
+                del out["verified_claims"]
+        return out
 
     @property
     def person(self) -> str:
@@ -146,6 +178,7 @@ class Grant:
             "amr": list(self.amr),
             "sid": self.sid,
             "consent_id": self.consent_id,
+            "claim_scopes": {k: list(v) for k, v in self.claim_scopes.items()},
         }
 
     @classmethod
@@ -162,4 +195,5 @@ class Grant:
             amr=tuple(data.get("amr") or ()),
             sid=data.get("sid"),
             consent_id=data.get("consent_id"),
+            claim_scopes={str(k): tuple(v) for k, v in (data.get("claim_scopes") or {}).items()},
         )

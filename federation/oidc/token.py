@@ -176,6 +176,7 @@ async def _issue(
     The access token carries ``scope``; the refresh token ``refresh_scope`` (default
     ``scope``): on a narrowing refresh, the original grant's scope (RFC 6749 §6)."""
     config, now = provider.config, provider.clock()
+    released = grant.narrowed(split_spaces(scope))  # what this access token may see
     access = new_secret()
     access_key = Keys.access_token(digest(access))
     common = {
@@ -193,7 +194,7 @@ async def _issue(
             {
                 **common,
                 "exp": str(now + config.access_token_ttl),
-                "claims": seal(dict(grant.userinfo_claims), access, access_key),
+                "claims": seal(dict(released.userinfo_claims), access, access_key),
             },
             config.access_token_ttl,
         )
@@ -219,7 +220,7 @@ async def _issue(
         "token_type": "Bearer",
         "expires_in": config.access_token_ttl,
         "scope": scope,
-        "id_token": issue_id_token(provider, client, grant, nonce=nonce, access_token=access),
+        "id_token": issue_id_token(provider, client, released, nonce=nonce, access_token=access),
     }
     if refresh:
         body["refresh_token"] = refresh

@@ -222,3 +222,11 @@ def test_dropped_attributes_are_logged_by_name_only(
     record = next(r for r in caplog.records if r.name == "idbridge.mappings")
     logged = record.getMessage() + str(record.fields)  # type: ignore[attr-defined]
     assert "hkid" in logged and "A123456" not in logged and "19780412" not in logged
+
+
+def test_each_item_carries_the_scopes_that_select_it(chan: IdentityRecord) -> None:
+    release = OIDC.release(chan, req(["openid", "profile", "email"]), salt=SALT, today=TODAY)
+    scopes = release.claim_scopes
+    assert scopes["name"] == ("profile",)
+    assert scopes["email"] == ("email",)
+    assert set(scopes) == {item.name for item in release.items}

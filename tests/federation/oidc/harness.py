@@ -165,6 +165,7 @@ def grant_for(
         amr=("iamsmart",),
         sid=sid,
         consent_id=consent_id,
+        claim_scopes={name: (scope,) for scope, claims in PROFILE.items() for name in claims},
     )
 
 

@@ -21,6 +21,12 @@ async def _code(http: httpx.AsyncClient, redis: aioredis.Redis, p: OidcProvider)
     return got
 
 
+async def _userinfo_claims(http: httpx.AsyncClient, token: str) -> dict[str, object]:
+    response = await http.get("/userinfo", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    return dict(response.json())
+
+
 async def _userinfo_status(http: httpx.AsyncClient, token: str) -> int:
     return (await http.get("/userinfo", headers={"Authorization": f"Bearer {token}"})).status_code
 
@@ -163,7 +169,15 @@ async def test_narrowing_refresh_keeps_the_original_grant(
     assert narrowed["scope"] == "openid"
     assert await _introspected_scope(http, narrowed["access_token"]) == "openid"
     assert await _introspected_scope(http, narrowed["refresh_token"]) == "openid profile email"
-    again = await _refresh(http, narrowed["refresh_token"], "openid profile email")
+    assert set(await _userinfo_claims(http, narrowed["access_token"])) == {"sub"}
+    only_email = await _refresh(http, narrowed["refresh_token"], "openid email")
+    assert set(await _userinfo_claims(http, only_email["access_token"])) == {
+        "sub",
+        "email",
+        "email_verified",
+    }
+    again = await _refresh(http, only_email["refresh_token"], "openid profile email")
+    assert {"name", "email"} <= set(await _userinfo_claims(http, again["access_token"]))
     assert set(again["scope"].split()) == {"openid", "profile", "email"}
     assert await _introspected_scope(http, again["access_token"]) == "openid profile email"
     default = await _refresh(http, again["refresh_token"], None)  # no scope: the original
