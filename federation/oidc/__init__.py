@@ -16,14 +16,18 @@ Owns the OIDC/OAuth 2 protocol layer, one module per spec:
 - ``idtoken`` — ID token claims (OIDC Core §2, §3.1.3.6);
 - ``userinfo`` — the UserInfo endpoint (OIDC Core §5.3, RFC 6750 §2);
 - ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``registration`` (RFC 7591);
-- ``session`` — the bridge session record (prompt, max_age, logout);
-- ``logout`` — RP-initiated logout 1.0 and the back-channel logout sender;
+- ``session`` — the bridge session record (prompt, max_age, logout); the cookie holds a
+  secret, the public ``sid`` is derived from it;
+- ``logout`` — RP-initiated logout 1.0 (with the person's confirmation when needed);
+- ``backchannel`` — the back-channel logout sender (concurrent, with a send-time egress
+  guard);
 - ``sealing`` — SM4-GCM sealing of the claims a code or token carries;
 - ``models``, ``params``, ``http``, ``files``, ``seam`` — shared types, parsing, the journey API;
 - ``provider`` — :class:`OidcProvider`, the object that ties these together;
 - ``router`` — the thin FastAPI adapter (:func:`oidc_router`).
 
 May import: ``federation.crypto``, ``federation.identity``, ``federation.settings``,
-``federation.storage``, ``federation.logs`` and ``consent``/``mappings`` Protocols (layer 2).
+``federation.storage``, ``federation.logs``, ``federation.pages`` (locales, the logout
+confirmation page) and ``consent``/``mappings`` Protocols (layer 2).
 Never ``federation.journey`` or ``federation.app`` (the journey sits on top of this API).
 """

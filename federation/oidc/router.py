@@ -7,8 +7,12 @@ login journey take over the person-facing parts:
 - ``journey`` — ``async (request, AuthorizationRequest) -> Response``, called after a
   successful ``/authorize`` validation (default: :func:`no_journey`);
 - ``error_page`` — ``(request, NonRedirectableError) -> Response``, shown instead of a
-  redirect for an unknown client or unregistered redirect URI (default:
-  :func:`plain_error_page`), and ``logged_out_page`` after a logout with no redirect.
+  redirect for an unknown client or unregistered redirect URI, and for every refused
+  ``/logout`` (default: :func:`plain_error_page`), and ``logged_out_page`` after a logout
+  with no redirect.
+
+``/logout`` renders its confirmation page itself (``federation.pages``, from
+``app.state.pages``): a POST form with a CSRF token bound to the session's public ``sid``.
 """
 
 from __future__ import annotations
@@ -37,15 +41,28 @@ from federation.oidc.http import (
     query_pairs,
 )
 from federation.oidc.introspection import introspect
-from federation.oidc.logout import end_session_request
+from federation.oidc.logout import (
+    CSRF_FAILED,
+    LogoutRequest,
+    end_session_request,
+    validate_logout_request,
+)
+from federation.oidc.logout import refused as logout_refused
 from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
 from federation.oidc.revocation import revoke
-from federation.oidc.session import SESSION_COOKIE, session_from_cookie
+from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
 from federation.oidc.token import token_response
 from federation.oidc.userinfo import bearer_token, userinfo
+from federation.pages import Pages
+from federation.pages.logout_views import (
+    FORM_LOGOUT_CONFIRM,
+    LOGOUT_CONFIRM_YES,
+    LogoutConfirmPage,
+)
+from federation.pages.views import FORM_CSRF
 from federation.ratelimit import check_client, claimed_client_id, install_rate_limits, per_address
 
 log = logging.getLogger("idbridge.oidc")
@@ -73,6 +90,34 @@ def plain_logged_out_page(request: Request) -> Response:
 
 def _redis(request: Request) -> aioredis.Redis:
     return request.app.state.redis
+
+
+LOGOUT_PATH = "/logout"
+
+
+async def _logout_params(request: Request) -> dict[str, str]:
+    """``/logout``'s parameters (query for GET, form for POST). A logout request comes
+    from a browser, so malformed input is the error page, never JSON."""
+    try:
+        pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
+        return collect(pairs)
+    except ParamError as exc:
+        raise logout_refused(str(exc)) from exc
+    except OAuthError as exc:
+        raise logout_refused(exc.description) from exc
+
+
+def _pages(request: Request) -> Pages:
+    """The app's pages (``app.state.pages``; made from the settings if the app has none)."""
+    pages = getattr(request.app.state, "pages", None)
+    if pages is None:
+        pages = request.app.state.pages = Pages(getattr(request.app.state, "settings", None))
+    return pages
+
+
+def _csrf_binding(session: Session) -> str:
+    """What the logout confirmation's CSRF token is bound to: this session's public sid."""
+    return "logout:" + session.session_id
 
 
 def oidc_router(
@@ -229,19 +274,35 @@ def oidc_router(
         return await guarded(request, handle)
 
     @router.api_route(
-        "/logout",
+        LOGOUT_PATH,
         methods=["GET", "POST"],
         include_in_schema=False,
         dependencies=[Depends(per_address("logout"))],
     )
     async def logout(request: Request) -> Response:
         async def handle() -> Response:
-            pairs = query_pairs(request) if request.method == "GET" else await form_pairs(request)
-            cookie = request.cookies.get(SESSION_COOKIE)
-            session = await session_from_cookie(_redis(request), cookie)  # the cookie's sid
-            result = await end_session_request(
-                provider, _redis(request), collect(pairs), session.session_id if session else None
+            redis = _redis(request)
+            params = await _logout_params(request)
+            logout_request = await validate_logout_request(provider, redis, params)
+            session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
+            confirmed = (
+                request.method == "POST" and params.get(FORM_LOGOUT_CONFIRM) == LOGOUT_CONFIRM_YES
             )
+            pages = _pages(request)
+            # the person said yes on our page: only with its token, bound to this session
+            token = params.get(FORM_CSRF)
+            if confirmed and session and not pages.check_csrf(token, _csrf_binding(session)):
+                raise logout_refused("the confirmation form is not valid", CSRF_FAILED)
+            result = await end_session_request(
+                provider,
+                redis,
+                logout_request,
+                session,
+                confirmed=confirmed,
+                http=getattr(request.app.state, "http", None),
+            )
+            if result.confirm is not None and session is not None:
+                return await _confirmation_page(request, pages, result.confirm, session)
             response = (
                 RedirectResponse(result.redirect_to, 302)
                 if result.redirect_to
@@ -259,6 +320,24 @@ def oidc_router(
             return response
 
         return await guarded(request, handle)
+
+    async def _confirmation_page(
+        request: Request, pages: Pages, logout_request: LogoutRequest, session: Session
+    ) -> Response:
+        """RP-Initiated Logout 1.0 §2: ask before ending the session (POST form + CSRF)."""
+        client = (
+            await provider.clients.get(_redis(request), logout_request.client_id)
+            if logout_request.client_id and logout_request.post_logout_redirect_uri
+            else None
+        )
+        view = LogoutConfirmPage(
+            action_url=LOGOUT_PATH,
+            csrf_token=pages.issue_csrf(_csrf_binding(session)),
+            hidden_fields=logout_request.confirmation_fields(),
+            return_to=client.client_name.model_dump(by_alias=True) if client else None,
+        )
+        locale = pages.locale_for(request, logout_request.ui_locales)
+        return pages.render(view, locale, request=request)
 
     return router
 

@@ -43,6 +43,8 @@ SERVER_KEY = "22" * 32
 PII_KEY = "33" * 16
 SALT = "flow-tests-pairwise-salt-0123456789"
 RP_REDIRECT = "http://127.0.0.1:9/cb"
+RP_BYE = "http://127.0.0.1:9/bye"
+"""Every test client's registered ``post_logout_redirect_uri``."""
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 
 CLIENTS: dict[str, dict[str, Any]] = {
@@ -90,6 +92,7 @@ def write_clients(folder: Path, rp: RelyingParty) -> Path:
                     "en": f"Guangdong test service {client_id}",
                 },
                 "redirect_uris": [RP_REDIRECT],
+                "post_logout_redirect_uris": [RP_BYE],
                 "token_endpoint_auth_method": spec["auth"],
                 "client_secret_digest": hmac_sm3(key, secret_of(client_id).encode()).hex(),
                 "id_token_signed_response_alg": spec["alg"],
