@@ -19,6 +19,7 @@ from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import INVALID_CLIENT, INVALID_REDIRECT_URI, NonRedirectableError
+from federation.oidc.logout import CSRF_FAILED
 from federation.pages import ErrorKind, ServiceLink
 
 log = logging.getLogger("idbridge.journey")
@@ -122,6 +123,7 @@ def expired(journey: Journey, request: Request) -> Response:
 NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
     INVALID_CLIENT: ErrorKind.INVALID_CLIENT,
     INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
+    CSRF_FAILED: ErrorKind.CSRF_FAILED,
 }
 """``NonRedirectableError.kind`` → page; any other kind is ``invalid_request``."""
 
