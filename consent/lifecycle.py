@@ -41,6 +41,10 @@ class ReasonRequired(ValueError):
     """An operator revocation needs a reason."""
 
 
+PROPAGATION_CONCURRENCY = 16
+"""Revocations propagated at once (each may send a back-channel logout)."""
+
+
 class ConsentLifecycle:
     """The consent rules, over a :class:`ConsentStore` and a :class:`GrantRevoker`."""
 
@@ -129,21 +133,31 @@ class ConsentLifecycle:
         return expired
 
     async def _propagate(self, records: list[ConsentRecord], reason: str) -> None:
-        for record in records:
-            try:
-                await self.revoker.revoke_for(record.subject, record.client_id, reason=reason)
-            except Exception as exc:  # the revoker is another layer: contain and record it
-                log.error(
-                    "grant revocation failed",
-                    extra={"fields": {"consent_id": record.id, "error": type(exc).__name__}},
+        """Revoke the grants behind ``records`` and tell their RPs, several at once (at
+        most :data:`PROPAGATION_CONCURRENCY`): one slow RP must not hold up the others."""
+        gate = asyncio.Semaphore(PROPAGATION_CONCURRENCY)
+
+        async def one(record: ConsentRecord) -> None:
+            async with gate:
+                await self._propagate_one(record, reason)
+
+        await asyncio.gather(*(one(record) for record in records))
+
+    async def _propagate_one(self, record: ConsentRecord, reason: str) -> None:
+        try:
+            await self.revoker.revoke_for(record.subject, record.client_id, reason=reason)
+        except Exception as exc:  # the revoker is another layer: contain and record it
+            log.error(
+                "grant revocation failed",
+                extra={"fields": {"consent_id": record.id, "error": type(exc).__name__}},
+            )
+            await self.chain.append(
+                Event(
+                    "system",
+                    Action.GRANTS_REVOKE_FAILED,
+                    {"consent_id": record.id, "client_id": record.client_id},
                 )
-                await self.chain.append(
-                    Event(
-                        "system",
-                        Action.GRANTS_REVOKE_FAILED,
-                        {"consent_id": record.id, "client_id": record.client_id},
-                    )
-                )
+            )
 
 
 async def expiry_loop(

@@ -182,3 +182,32 @@ async def test_expiry_loop_runs_until_stopped(
     stop.set()
     await asyncio.wait_for(task, 2)
     assert revoker.calls == [("sub-1", "gd-social-security", "consent expired")]
+
+
+class _Rendezvous(RecordingRevoker):
+    """Returns only once two revocations are in flight together: a lifecycle that
+    propagates one after another times out here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.both = asyncio.Event()
+
+    async def revoke_for(self, subject: str, client_id: str, *, reason: str) -> None:
+        await super().revoke_for(subject, client_id, reason=reason)
+        if len(self.calls) == 2:
+            self.both.set()
+        await asyncio.wait_for(self.both.wait(), timeout=2)
+
+
+async def test_expiry_propagates_revocations_concurrently(
+    redis_store: RedisConsentStore, chain: AuditChain, redis: aioredis.Redis, clock: Clock
+) -> None:
+    revoker = _Rendezvous()
+    lifecycle = ConsentLifecycle(redis_store, revoker, chain, digest_key=DIGEST_KEY, clock=clock)
+    await _give(lifecycle, "sub-1", remember_seconds=60)
+    await _give(lifecycle, "sub-2", remember_seconds=60)
+    clock.now = NOW + 60
+    assert len(await lifecycle.expire_due()) == 2
+    assert sorted(call[0] for call in revoker.calls) == ["sub-1", "sub-2"]
+    entries = await redis.xrange("idb:audit")
+    assert all(e[1]["action"] != "consent.grant_revocation_failed" for e in entries)
