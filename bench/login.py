@@ -17,7 +17,10 @@ profile request) → simulator approval page (result POSTed to the bridge, encry
 bridge callback → [consent page → POST agree → continue] → code → ``POST /token``.
 *First-time consent* is forced with ``prompt=consent`` (the page is shown, posted and a new
 consent record stored durably, as for a first login); *remembered consent* reuses personas
-whose consent is stored, so the page is skipped.
+whose consent is stored, so the page is skipped. A person logs in once at a time, so the
+simulator gets ``--people`` test people (default 48): the 14 shipped personas, then copies
+of them with their own id and HKID (valid check digit) — else at most 14 logins could be
+in flight whatever ``--concurrency`` says.
 
 **code→token**: codes are minted in this process through the OIDC seam
 (:func:`federation.oidc.seam.issue_authorization_code`) against the same Redis before the
@@ -43,6 +46,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -54,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.loadgen import Client, Stats, children, cmdline, cpu_seconds, report, rss_mb, self_cpu
 from federation.demo.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from federation.demo.stack import DemoStack, free_port_block
+from mappings.validators import hkid_check_digit
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120"
 SCOPE = "openid profile email phone address"
@@ -320,11 +325,33 @@ async def mint_codes(stack: DemoStack, count: int) -> tuple[list[str], str]:
     return codes, verifier
 
 
+def write_people(count: int, directory: Path) -> Path:
+    """A personas file of ``count`` test people: the shipped ones, then copies with a
+    suffixed id and a different HKID (same letters, digits + n, check digit recomputed)."""
+    shipped = yaml.safe_load(PERSONAS.read_text("utf-8"))["personas"]
+    people = []
+    for n in range(count):
+        person = yaml.safe_load(yaml.safe_dump(shipped[n % len(shipped)]))  # a deep copy
+        copy = n // len(shipped)
+        if copy:
+            person["id"] = f"{person['id']}-{copy}"
+            person["label"] = f"{person['label']} (copy {copy})"
+            id_no = person["profile"]["idNo"]
+            letters, digits = id_no["Identification"][:-6], id_no["Identification"][-6:]
+            new = letters + f"{(int(digits) + 7919 * copy) % 1_000_000:06d}"
+            id_no["Identification"], id_no["CheckDigit"] = new, hkid_check_digit(new)
+        people.append(person)
+    path = directory / "bench-personas.yaml"
+    path.write_text(yaml.safe_dump({"personas": people}, allow_unicode=True), "utf-8")
+    return path
+
+
 async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
     http = Client()
     browser_stats = Stats()
     browser = Browser(http, stack, browser_stats)
-    names = [p["id"] for p in yaml.safe_load(PERSONAS.read_text("utf-8"))["personas"]]
+    assert stack.personas_file is not None
+    names = [p["id"] for p in yaml.safe_load(stack.personas_file.read_text("utf-8"))["personas"]]
     personas = []
     for name in names:  # warm-up, and a stored consent for every persona that can log in
         try:
@@ -422,6 +449,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="bridge worker counts, e.g. 1,2")
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound per run")
     parser.add_argument("--concurrency", type=int, default=16, help="virtual users for logins")
+    parser.add_argument(
+        "--people", type=int, default=48, help="distinct test people (one login each at a time)"
+    )
     parser.add_argument("--logins", type=int, default=3000, help="count bound per login run")
     parser.add_argument("--tokens", type=int, default=12000, help="codes minted per token run")
     parser.add_argument(
@@ -452,8 +482,9 @@ def main() -> None:
         print(
             f"\n== bridge with {workers} worker(s), Redis (AOF fsync always), simulator "
             f"--auto-approve with {order}, rate limits on but never reached, load generator: "
-            f"asyncio HTTP/1.1, {args.concurrency} users =="
+            f"asyncio HTTP/1.1, {args.concurrency} users, {args.people} people =="
         )
+        people = write_people(args.people, Path(tempfile.mkdtemp(prefix="idbridge-bench-")))
         with DemoStack(
             port=free_port_block(),
             bridge_workers=workers,
@@ -461,6 +492,7 @@ def main() -> None:
             with_service=False,
             log_level="ERROR",
             extra_env=RATE_LIMITS,
+            personas_file=people,
         ) as stack:
             asyncio.run(bench_stack(stack, args))
 

@@ -173,6 +173,7 @@ class DemoStack:
         with_service: bool = True,
         log_level: str = "WARNING",
         extra_env: dict[str, str] | None = None,
+        personas_file: Path | None = None,
     ) -> None:
         check_loopback(host)
         self.ports = DemoPorts(host, port)
@@ -183,6 +184,8 @@ class DemoStack:
         self.with_service = with_service
         self.log_level = log_level
         self.extra_env = extra_env or {}
+        self.personas_file = personas_file
+        """The simulator's test people (default: the shipped ``personas.yaml``)."""
         self.redis: RedisServer | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -249,6 +252,8 @@ class DemoStack:
             "--clients",
             str(configs["sim-clients"]),
         ]
+        if self.personas_file is not None:
+            sim += ["--personas", str(self.personas_file)]
         if self.auto_approve:
             sim.append("--auto-approve")
         self._spawn("simulator", [python, *sim], {})
