@@ -32,11 +32,11 @@ from federation.journey.consent_view import (
 )
 from federation.journey.context import Journey
 from federation.journey.finish import build_grant, first_party_grant, issue_code
+from federation.journey.forms import checked_form
 from federation.journey.record import JourneyRecord
 from federation.journey.sso import bridge_subject, keep_identity
 from federation.oidc.authorize import error_redirect
-from federation.oidc.errors import OAuthError, RedirectableError
-from federation.oidc.http import BodyTooLarge, bounded_form
+from federation.oidc.errors import RedirectableError
 from federation.oidc.models import Grant
 from federation.oidc.seam import consent_decision
 from federation.pages import (
@@ -44,7 +44,6 @@ from federation.pages import (
     DECISION_AGREE,
     DECISION_DECLINE,
     FORM_CROSS_BOUNDARY,
-    FORM_CSRF,
     FORM_DECISION,
     FORM_RELEASE,
     ConsentDonePage,
@@ -58,8 +57,6 @@ log = logging.getLogger("idbridge.journey.consent")
 CONSENT_PATH = "/journey/consent"
 FINISH_PATH = "/journey/finish"
 RECEIPT_PATH = "/journey/receipt"
-MAX_FORM_BODY = 64 * 1024
-"""Bound of a journey form's body (the consent form is well under 4 KiB)."""
 
 
 def release_request(record: JourneyRecord) -> ReleaseRequest:
@@ -210,40 +207,11 @@ def _typed(form: Any, fields: list[UserSuppliedField]) -> tuple[dict[str, str], 
     return typed, frozenset(invalid)
 
 
-def too_large(
-    journey: Journey, request: Request, record: JourneyRecord, retry_url: str | None = None
-) -> Response:
-    """A form over :data:`MAX_FORM_BODY`: 413 with the ``invalid_request`` page; the
-    journey is kept (``retry_url`` leads back to the form)."""
-    return journey.pages.render_error(
-        ErrorKind.INVALID_REQUEST,
-        failures.locale_of(journey, request, record),
-        request=request,
-        retry_url=retry_url,
-        status_code=413,
-    )
-
-
 async def submit(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """Handle the consent form (read at most :data:`MAX_FORM_BODY` bytes)."""
-    try:
-        form = await bounded_form(request, MAX_FORM_BODY)
-    except BodyTooLarge:
-        return too_large(journey, request, record, CONSENT_PATH)
-    except OAuthError:  # bad UTF-8, too many fields: no form a page of ours sends
-        return journey.pages.render_error(
-            ErrorKind.INVALID_REQUEST,
-            failures.locale_of(journey, request, record),
-            request=request,
-            retry_url=CONSENT_PATH,
-        )
-    if not journey.pages.check_csrf(str(form.get(FORM_CSRF) or ""), record.id):
-        return journey.pages.render_error(
-            ErrorKind.CSRF_FAILED,
-            failures.locale_of(journey, request, record),
-            request=request,
-            retry_url=CONSENT_PATH,
-        )
+    """Handle the consent form (bounded and CSRF-checked: :mod:`federation.journey.forms`)."""
+    form = await checked_form(journey, request, record, CONSENT_PATH)
+    if isinstance(form, Response):
+        return form
     assert record.identity is not None
     client = record.authz.client
     person = bridge_subject(record.identity, journey.salt)

@@ -23,17 +23,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import ImmutableMultiDict
+from fastapi.responses import JSONResponse, Response
 
-from consent.receipts import build_receipt, sign_receipt
-from consent.store import ConsentNotFound
-from federation.journey import consent_step, failures, upstream
+from federation.journey import consent_step, failures, steps, upstream
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
-from federation.oidc.errors import OAuthError
-from federation.oidc.http import BodyTooLarge, bounded_form
-from federation.pages import FORM_CSRF, ErrorKind
+from federation.pages import ErrorKind
 from federation.ratelimit import per_address
 
 Step = Callable[[Journey, Request, JourneyRecord], Awaitable[Response]]
@@ -87,13 +82,13 @@ def journey_router() -> APIRouter:
     async def status(request: Request) -> Response:
         return await upstream.status(_journey(request), request)
 
-    @router.post(upstream.CANCEL_PATH)
+    @router.post(upstream.CANCEL_PATH, dependencies=[Depends(per_address("consent"))])
     async def cancel(request: Request) -> Response:
-        return await _with_record(request, cancel_step)
+        return await _with_record(request, steps.cancel)
 
     @router.get(upstream.CANCEL_PATH)
     async def cancel_get(request: Request) -> Response:
-        return await _with_record(request, cancel_page)
+        return await _with_record(request, steps.cancel_page)
 
     @router.get("/journey/retry")
     async def retry(request: Request) -> Response:
@@ -117,59 +112,6 @@ def journey_router() -> APIRouter:
 
     @router.get(consent_step.RECEIPT_PATH)
     async def receipt(request: Request) -> Response:
-        return await _with_record(request, download_receipt, "granted")
+        return await _with_record(request, steps.download_receipt, "granted")
 
     return router
-
-
-async def cancel_step(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """Cancel (a POST with the journey's CSRF token): end the journey, ``access_denied``
-    to the RP. A GET must not change state (RFC 9110 §9.2.1), hence the form."""
-    back = upstream.CONTINUE_PATH if record.stage == "attributes" else None
-    try:
-        form = await bounded_form(request, consent_step.MAX_FORM_BODY)
-    except BodyTooLarge:
-        return consent_step.too_large(journey, request, record, back)
-    except OAuthError:  # malformed: treated as a form without a valid token
-        form = ImmutableMultiDict()
-    if not journey.pages.check_csrf(str(form.get(FORM_CSRF) or ""), record.id):
-        return journey.pages.render_error(
-            ErrorKind.CSRF_FAILED,
-            failures.locale_of(journey, request, record),
-            request=request,
-            retry_url=back,
-        )
-    return await failures.fail(
-        journey, request, record, ErrorKind.ACCESS_DENIED, "access_denied", "cancelled"
-    )
-
-
-async def cancel_page(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """``GET /journey/cancel`` (an old link, a prefetch, a forged cross-site link) ends
-    nothing: the waiting page again, whose Cancel is the form; the consent page (with its
-    Decline) while consent is asked."""
-    if record.stage == "attributes":
-        return upstream.waiting_page(journey, request, record)
-    if record.stage == "consent":
-        return RedirectResponse(consent_step.CONSENT_PATH, status_code=303)
-    return failures.expired(journey, request)
-
-
-async def download_receipt(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """The Kantara-shaped receipt and its SM2SM3 JWS, as a JSON download."""
-    services = journey.consent
-    try:
-        consent = await services.store.get(record.consent_id)
-    except ConsentNotFound:
-        return failures.expired(journey, request)
-    receipt = build_receipt(consent, issuer=services.issuer)
-    body: dict[str, object] = {"receipt": receipt}
-    if services.signer is not None:
-        body["jws"] = sign_receipt(receipt, services.signer)
-    return JSONResponse(
-        body,
-        headers={
-            "Content-Disposition": f'attachment; filename="consent-receipt-{consent.id}.json"',
-            "Cache-Control": "no-store",
-        },
-    )

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
-from federation.journey.consent_step import MAX_FORM_BODY
+from federation.journey.forms import MAX_FORM_BODY
 from federation.journey.record import JOURNEY_COOKIE
 from federation.journey.upstream import MAX_RESULT_BODY
 from federation.pages.catalogue import catalogues
