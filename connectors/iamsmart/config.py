@@ -8,7 +8,6 @@ a setting whose default is what the public clients do.
 
 from __future__ import annotations
 
-import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -19,19 +18,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.iamsmart.crypto import RsaPadding, load_private_key
+from connectors.iamsmart.http11 import is_loopback_host
 
 Language = Literal["en-US", "zh-HK", "zh-CN"]
 ITE_BASE_URL = "https://apigw-isit.staging-eid.gov.hk"
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class IAMSmartConfig(BaseSettings):
@@ -128,7 +118,8 @@ class IAMSmartConfig(BaseSettings):
             raise ValueError("set encipherment_key_file or encipherment_key_pem")
         url = self.api_base_url
         if not url.startswith("https://") and not (
-            url.startswith("http://") and (_is_loopback(url) or self.insecure_allow_http)
+            url.startswith("http://")
+            and (is_loopback_host(urlsplit(url).hostname or "") or self.insecure_allow_http)
         ):
             raise ValueError("api_base_url must be https (http only on loopback)")
         if not set(self.scopes) >= {"eidapi_auth"}:

@@ -138,7 +138,8 @@ class _Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
     if host == "localhost":
         return True
     try:
@@ -247,7 +248,7 @@ class Http11Pool:
             raise ValueError(f"not an http(s) URL: {url!r}")
         if not host.isascii() or not host.isprintable() or " " in host:
             raise ValueError("the URL's host must be ASCII (IDNA-encoded)")
-        if parts.scheme == "http" and not (self._allow_http or _is_loopback(host)):
+        if parts.scheme == "http" and not (self._allow_http or is_loopback_host(host)):
             raise ValueError("plain http is allowed to loopback hosts only (allow_http)")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if not target.isascii() or not target.isprintable() or " " in target:
@@ -374,7 +375,7 @@ def open_poster(
     if proxied(base_url):
         if base_url.startswith("http://") and not allow_http:
             host = urlsplit(base_url).hostname or ""
-            if not _is_loopback(host):
+            if not is_loopback_host(host):
                 raise ValueError("plain http is allowed to loopback hosts only (allow_http)")
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
