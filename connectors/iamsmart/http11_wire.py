@@ -97,9 +97,12 @@ _FIELD_P = rf"{_TCHAR}{{1,256}}:{_VCHAR}{{0,{MAX_LINE}}}"
 _HEAD = re.compile(rf"{_STATUS_P}\r\n(?:{_FIELD_P}\r\n){{0,{MAX_FIELDS}}}\r\n".encode())
 _STATUS = re.compile(_STATUS_P.encode())
 _FIELD = re.compile(_FIELD_P.encode())
-_FOLD = re.compile(rf"[ \t]+{_VCHAR}*".encode())
+_FOLD = re.compile(rf"[ \t]{_VCHAR}*".encode())  # one blank first: no backtracking
 _NAME = re.compile(rf"{_TCHAR}+")
-_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection):[ \t]*(.*?)[ \t]*(?=\r)")
+# Framing fields and their values (the caller strips trailing blanks). Every pattern here is
+# linear: one that backtracks over a run of blanks (a lazy value, then blanks, then a
+# lookahead for CR) holds the event loop for seconds, which no timeout can interrupt.
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection):[ \t]*([^\r]*)")
 _CHUNK = re.compile(rf"([0-9A-Fa-f]{{1,16}})[ \t]*(?:;{_VCHAR}*)?\r\n".encode())
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _RESERVED = frozenset(
@@ -138,7 +141,8 @@ def parse_head(head: bytes) -> tuple[int, bool, int]:
     status = int(head[9:12])
     close = head[7:8] != b"1"  # HTTP/1.0: no keep-alive negotiation, close after
     length = coding = None
-    for name, value in _FRAMING.findall(head.lower()):
+    for name, raw_value in _FRAMING.findall(head.lower()):
+        value = raw_value.rstrip(b" \t")
         if name == b"connection":
             close = close or b"close" in [token.strip() for token in value.split(b",")]
         elif name == b"content-length":
