@@ -9,7 +9,7 @@ Sending (§2.5): POSTed as ``logout_token`` form data to the client's
 ``backchannel_logout_uri``; each POST has its own deadline (``IDBRIDGE_BACKCHANNEL_TIMEOUT``,
 name resolution included); several RPs are told concurrently
 (:func:`send_backchannel_logouts`), so one slow RP does not hold up the others; a redirect
-is never followed (a 3xx counts as a failure).
+is never followed (a 3xx counts as a failure), and the RP's answer body is never read.
 
 Egress guard (SSRF): the URI is chosen by the client and its host's DNS answers can change
 after registration checked it. At send time the host is resolved and nothing is sent if
@@ -155,18 +155,34 @@ async def post_logout_token(
     target: Destination, token: str, timeout: float, http: httpx.AsyncClient | None = None
 ) -> httpx.Response:
     """POST ``logout_token`` to ``target`` (§2.5), never following a redirect; a pinned
-    target gets a connection of its own (no pool shared with other names, no proxy)."""
+    target gets a connection of its own (no pool shared with other names, no proxy).
+
+    Only the status matters (§2.5: 200 or 204 on success), so the RP's answer body is
+    never read: the response comes back closed, and an RP that streams an endless body
+    costs nothing."""
     data = {"logout_token": token}
     if http is None or target.pinned:
         async with httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, trust_env=not target.pinned
         ) as own:
-            return await own.post(
-                target.url, data=data, headers=target.headers, extensions=target.extensions
-            )
-    return await http.post(
-        target.url, data=data, headers=target.headers, timeout=timeout, follow_redirects=False
+            return await _status_only(own, target, data, timeout)
+    return await _status_only(http, target, data, timeout)
+
+
+async def _status_only(
+    client: httpx.AsyncClient, target: Destination, data: dict[str, str], timeout: float
+) -> httpx.Response:
+    request = client.build_request(
+        "POST",
+        target.url,
+        data=data,
+        headers=target.headers,
+        extensions=target.extensions,
+        timeout=timeout,
     )
+    response = await client.send(request, stream=True, follow_redirects=False)
+    await response.aclose()  # the body unread
+    return response
 
 
 async def send_backchannel_logout(

@@ -4,7 +4,8 @@
 ``together=n`` makes it answer 200 only when ``n`` requests are in at the same time (each
 waits ``wait`` seconds for the others, else 503): a sender that posts one after another
 gets 503s, one that posts concurrently gets 200s. ``/redirect`` answers 307 to the
-endpoint, to show that the sender does not follow redirects."""
+endpoint, to show that the sender does not follow redirects; ``/endless`` answers 200 with a
+body that never ends (for up to a minute), to show that the sender reads none of it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from federation.oidc.provider import OidcProvider
@@ -32,6 +33,7 @@ class Receiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/backchannel"
         self.redirect_url = f"http://127.0.0.1:{self.port}/redirect"
+        self.endless_url = f"http://127.0.0.1:{self.port}/endless"
         self.together = 0
         self.wait = 1.0
         self._inside = 0
@@ -57,6 +59,18 @@ class Receiver:
     async def redirect(self, request: Request) -> Response:
         return Response(status_code=307, headers={"Location": self.url})
 
+    async def endless(self, request: Request) -> Response:
+        form = await request.form()
+        self.tokens.append(str(form["logout_token"]))
+
+        async def body() -> AsyncIterator[bytes]:
+            deadline = asyncio.get_running_loop().time() + 60
+            while asyncio.get_running_loop().time() < deadline:
+                yield b"x" * 65536
+                await asyncio.sleep(0)
+
+        return StreamingResponse(body(), status_code=200)
+
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
@@ -65,6 +79,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         routes=[
             Route("/backchannel", rp.receive, methods=["POST"]),
             Route("/redirect", rp.redirect, methods=["POST"]),
+            Route("/endless", rp.endless, methods=["POST"]),
         ]
     )
     server = uvicorn.Server(

@@ -6,6 +6,7 @@ keeps the host name, failures reported not raised, and several RPs told at once.
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import httpx
 import pytest
@@ -124,6 +125,23 @@ async def test_redirects_are_not_followed(provider: OidcProvider, receiver: Rece
             await send_backchannel_logout(provider, client, sub="s", sid=None, http=shared) is False
         )
     assert receiver.tokens == []
+
+
+async def test_the_rps_answer_body_is_never_read(
+    provider: OidcProvider, receiver: Receiver
+) -> None:
+    """§2.5 needs only the status: an RP answering 200 with an endless body is an
+    acknowledgement at once, not megabytes held until the deadline."""
+    provider.config = provider.config.model_copy(update={"backchannel_timeout": 3.0})
+    with_backchannel(provider, "rp-sm2", receiver.endless_url)
+    client = provider.clients.static["rp-sm2"]
+    for shared in (None, httpx.AsyncClient()):
+        started = time.monotonic()
+        assert await send_backchannel_logout(provider, client, sub="s", sid=None, http=shared)
+        assert time.monotonic() - started < 1.5
+        if shared is not None:
+            await shared.aclose()
+    assert len(receiver.tokens) == 2
 
 
 async def test_failures_are_reported_not_raised(provider: OidcProvider) -> None:
