@@ -90,9 +90,15 @@ class Destination:
 def forbidden_address(address: IPAddress) -> bool:
     """True for an address a logout token must not go to: loopback, private, link-local,
     multicast, reserved, unspecified or any other not globally routable one (an
-    IPv4-mapped IPv6 address is judged by its IPv4 address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    IPv4-mapped IPv6 address is judged by its IPv4 address). Any 6to4 address
+    (``2002::/16``, RFC 3056, deprecated by RFC 7526) is refused: it carries an IPv4
+    address (``2002:7f00:1::`` wraps 127.0.0.1), and whether ``ipaddress`` calls the prefix
+    global differs between Python builds."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.sixtofour is not None:
+            return True
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
     return (
         address.is_loopback
         or address.is_private

@@ -66,6 +66,9 @@ async def test_a_loopback_uri_gets_nothing_unless_private_networks_are_allowed(
         "ff02::1",
         "::ffff:127.0.0.1",
         "::ffff:10.0.0.1",
+        "2002:7f00:1::1",  # 6to4 (RFC 3056, deprecated by RFC 7526) around 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 around 169.254.169.254
+        "2002:808:808::1",  # 6to4 even around a public address: no host of ours uses it
     ],
 )
 def test_non_public_addresses_are_forbidden(address: str) -> None:
