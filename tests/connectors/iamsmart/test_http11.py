@@ -321,37 +321,6 @@ async def test_a_slow_drip_cannot_outlast_the_read_timeout(
     assert time.monotonic() - started < pool.read_timeout + 0.2
 
 
-HOSTILE_WHITESPACE = {
-    # framing field values: a long run of blanks inside the value (within MAX_LINE each)
-    "framing-blanks": (
-        b"HTTP/1.1 200 OK\r\n"
-        + b"".join(b"Content-Length: 1" + b" " * 8000 + b"x\r\n" for _ in range(7))
-        + b"\r\n",
-        MalformedResponse,
-    ),
-    # a trailer line that looks folded: blanks, then a control character
-    "trailer-fold-blanks": (
-        CHUNKED + b"0\r\nX: 1\r\n" + b" " * 60_000 + b"\x01\r\n\r\n",
-        MalformedResponse,
-    ),
-}
-
-
-@pytest.mark.parametrize("case", HOSTILE_WHITESPACE)
-async def test_hostile_whitespace_is_refused_without_stalling_the_event_loop(
-    server: RawServer, pool: Http11Pool, case: str
-) -> None:
-    """The parser's patterns are linear: a regular expression that backtracks over a long
-    run of blanks holds the event loop (the read timeout cannot interrupt it) for seconds."""
-    reply, expected = HOSTILE_WHITESPACE[case]
-    server.answer = lambda _: reply
-    server.close_after = True
-    started = time.monotonic()
-    with pytest.raises(expected):
-        await pool.post(server.url, b"{}", {})
-    assert time.monotonic() - started < pool.read_timeout
-
-
 # --- what we refuse to send ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("url", "headers"),

@@ -1,6 +1,8 @@
 """Hypothesis against the lean HTTP/1.1 client: random and mutated answers — from a real
 server on 127.0.0.1 and straight into the head parser — give an answer or one of the
-documented failures (``HttpFailure``), never another exception and never a hang."""
+documented failures (``HttpFailure``), never another exception and never a hang. Also the
+worst cases of the parser's patterns (long runs of blanks): refused at once, not after
+seconds of a blocked event loop."""
 
 from __future__ import annotations
 
@@ -105,3 +107,31 @@ def test_the_head_parser_fails_only_with_its_own_errors(head: bytes) -> None:
         assert str(exc)
     else:
         assert 100 <= status <= 599 and isinstance(keep, bool) and framing >= -2
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+HOSTILE_WHITESPACE = {
+    # framing field values: a long run of blanks inside the value (within MAX_LINE each)
+    "framing-blanks": b"HTTP/1.1 200 OK\r\n"
+    + b"".join(b"Content-Length: 1" + b" " * 8000 + b"x\r\n" for _ in range(7))
+    + b"\r\n",
+    # a trailer line that looks folded: blanks, then a control character
+    "trailer-fold-blanks": CHUNKED_HEAD + b"0\r\nX: 1\r\n" + b" " * 60_000 + b"\x01\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_WHITESPACE)
+async def test_hostile_whitespace_is_refused_without_stalling_the_event_loop(
+    server: RawServer, case: str
+) -> None:
+    """The parser's patterns are linear: one that backtracks over a long run of blanks
+    holds the event loop (the read timeout cannot interrupt it) for seconds."""
+    server.answer = lambda _: HOSTILE_WHITESPACE[case]
+    pool = Http11Pool(connect_timeout=2, read_timeout=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(MalformedResponse):
+            await pool.post(server.url, b"{}", {})
+    finally:
+        await pool.aclose()
+    assert time.monotonic() - started < pool.read_timeout
