@@ -1,6 +1,10 @@
 """Cross-cutting HTTP concerns shared by every front end: request ids, security headers,
 and the error responses that replace stack traces.
 
+Every request body is capped here too (:data:`MAX_REQUEST_BODY`, a backstop: routes read
+with their own, tighter bounds): a declared ``Content-Length`` over it is refused before the
+app runs, and a body without one stops at the cap; either way the answer is 413.
+
 An unhandled exception is answered here, inside :class:`RequestContextMiddleware`, so that
 the 500 carries the request id as its reference and the security headers (Starlette's
 outermost ``ServerErrorMiddleware`` runs after the request id has been reset). People
@@ -44,6 +48,15 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+MAX_REQUEST_BODY = 1024 * 1024
+"""The largest body any route may receive (the operator API's JSON, every form, every
+token request is far smaller)."""
+
+
+class RequestBodyTooLarge(Exception):
+    """The body passed :data:`MAX_REQUEST_BODY` while the app was reading it."""
+
+
 def new_request_id() -> str:
     """A short random reference id a person can quote to support."""
     return secrets.token_hex(8)
@@ -54,19 +67,23 @@ class RequestContextMiddleware:
     TLS), echoes ``X-Request-ID``. Pure ASGI rather than ``BaseHTTPMiddleware`` because it
     sits on the hot path."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool = False, max_body: int = MAX_REQUEST_BODY
+    ) -> None:
         self.app = app
         self.hsts = hsts
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = ""
+        incoming, declared = "", None
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
-                break
+            elif name == b"content-length":
+                declared = value
         request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
         tls = self.hsts or scope.get("scheme") == "https"
@@ -91,8 +108,27 @@ class RequestContextMiddleware:
             started = started or message["type"] == "http.response.start"
             await send_with_headers(message)
 
+        received = 0
+
+        async def receive_bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise RequestBodyTooLarge
+            return message
+
+        if declared is not None and not _within(declared, self.max_body):
+            await _too_large(scope, request_id, send_with_headers)
+            request_id_var.reset(token)
+            return
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive_bounded, send_tracked)
+        except RequestBodyTooLarge:
+            if started:
+                raise
+            await _too_large(scope, request_id, send_with_headers)
         except Exception as exc:
             log.error(
                 "unhandled error",
@@ -120,35 +156,65 @@ support.</p>
 """What people see when the app has no pages to render the error page with."""
 
 
+def _within(declared: bytes, limit: int) -> bool:
+    text = declared.strip()
+    return text.isdigit() and len(text) <= 18 and int(text) <= limit
+
+
 async def _server_error(scope: Scope, request_id: str, send: Send) -> None:
     """Send the 500 response: the error page, a trilingual text, or JSON."""
+    description = "an internal error occurred; quote the reference to support"
+    await _refuse(scope, request_id, send, 500, "server_error", description)
+
+
+async def _too_large(scope: Scope, request_id: str, send: Send) -> None:
+    """Send 413 (RFC 9110 §15.5.14): the ``invalid_request`` page, or JSON."""
+    log.info("request body over the cap")
+    description = "the request body is too large"
+    await _refuse(scope, request_id, send, 413, "invalid_request", description)
+
+
+async def _refuse(
+    scope: Scope, request_id: str, send: Send, status: int, error: str, description: str
+) -> None:
+    """Answer ``status``: people (``Accept: text/html``) get the error page of ``error``
+    (for a 500 without pages, the plain trilingual text); API clients get JSON."""
     accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
-    if b"text/html" in accept:
-        body, media = _server_error_page(scope, request_id)
+    page = _error_page(scope, request_id, error, status) if b"text/html" in accept else None
+    if page is not None:
+        body, media = page
     else:
-        description = "an internal error occurred; quote the reference to support"
-        error = {"error": "server_error", "error_description": description}
-        body = json.dumps({**error, "reference": request_id}).encode()
-        media = b"application/json"
+        payload = {"error": error, "error_description": description, "reference": request_id}
+        body, media = json.dumps(payload).encode(), b"application/json"
     headers = [
         (b"content-type", media),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
     ]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    if status == 413:
+        headers.append((b"connection", b"close"))  # the rest of the body is not read
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-def _server_error_page(scope: Scope, request_id: str) -> tuple[bytes, bytes]:
+def _error_page(
+    scope: Scope, request_id: str, kind: str, status: int
+) -> tuple[bytes, bytes] | None:
     pages = getattr(getattr(scope.get("app"), "state", None), "pages", None)
     if pages is not None:
         try:
             request = Request(scope)
             response = pages.render_error(
-                "server_error", pages.locale_for(request), reference=request_id, request=request
+                kind,
+                pages.locale_for(request),
+                reference=request_id,
+                request=request,
+                status_code=status,
             )
             return bytes(response.body), b"text/html; charset=utf-8"
         except Exception:  # the page itself failed: fall back to the plain text
             log.error("error page could not be rendered")
+    if status != 500:
+        return None
     page = SERVER_ERROR_HTML.format(reference=html.escape(request_id))
     return page.encode("utf-8"), b"text/html; charset=utf-8"

@@ -2,8 +2,9 @@
 the JSON responses of OAuth 2 errors. No protocol logic lives here.
 
 :func:`bounded_body` and :func:`bounded_form` are shared with the journey and the
-self-service area (layer 3 beside this package): every request body the bridge reads is
-read through them, with a bound that fits what the route can legitimately receive."""
+self-service area (layer 3 beside this package): the bodies those read go through them,
+with a bound that fits what the route can legitimately receive. Every other body (the
+operator API's JSON) is capped by the app itself (``federation.web.MAX_REQUEST_BODY``)."""
 
 from __future__ import annotations
 

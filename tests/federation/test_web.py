@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
@@ -20,6 +20,7 @@ from federation.logs import JsonFormatter
 from federation.pages import Pages
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
+from federation.web import MAX_REQUEST_BODY
 
 SECRET = "hkid-like A123456(3) in a message"
 
@@ -33,6 +34,10 @@ def _app(redis_server: RedisServer, *, pages: bool) -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError(SECRET)
+
+    @app.post("/echo-length")
+    async def echo_length(request: Request) -> dict[str, int]:
+        return {"length": len(await request.body())}  # an unbounded read, capped by the app
 
     @app.get("/late")
     async def late() -> StreamingResponse:
@@ -122,3 +127,34 @@ def test_json_formatter_logs_frames_without_the_message() -> None:
     assert entry["error"] == "ValueError"
     assert any("test_web.py" in frame for frame in entry["frames"])
     assert SECRET not in json.dumps(entry)
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    sent = 0
+    while sent < total:
+        piece = min(64 * 1024, total - sent)
+        sent += piece
+        yield b"x" * piece
+
+
+@pytest.mark.parametrize("how", ["declared", "chunked"])
+def test_every_body_is_capped_by_the_app(redis_server: RedisServer, how: str) -> None:
+    """A route that reads its whole body still gets at most MAX_REQUEST_BODY: a declared
+    length over it is refused before the route runs, a chunked body stops at the cap."""
+    over = MAX_REQUEST_BODY + 1
+    with TestClient(_app(redis_server, pages=True), raise_server_exceptions=False) as client:
+        assert client.post("/echo-length", content=b"x" * 1000).json() == {"length": 1000}
+        body = b"x" * over if how == "declared" else _chunks(over)
+        response = client.post("/echo-length", content=body)
+        assert response.status_code == 413
+        assert response.json()["error"] == "invalid_request"
+        assert response.json()["reference"] == _check_headers(response)
+        page = client.post("/echo-length", content=b"x" * over, headers={"Accept": "text/html"})
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text
+
+
+def test_a_malformed_content_length_is_refused(redis_server: RedisServer) -> None:
+    with TestClient(_app(redis_server, pages=False), raise_server_exceptions=False) as client:
+        response = client.post("/echo-length", content=b"x", headers={"Content-Length": "1, 1"})
+    assert response.status_code == 413  # not a decimal length: refused unread
