@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from federation.oidc.backchannel import forbidden_address
 from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
@@ -156,12 +157,14 @@ def _check_policy(provider: OidcProvider, client: Client) -> None:
 
 
 def _internal(uri: str) -> bool:
-    """A loopback name, or an IP literal that is not globally routable."""
+    """A loopback name, or an IP literal a logout token could not go to either
+    (:func:`federation.oidc.backchannel.forbidden_address`). Names are checked again,
+    resolved, when something is sent."""
     host = urlsplit(uri).hostname or ""
     if host in _LOOPBACK or host.endswith(".localhost"):
         return True
     try:
-        return not ipaddress.ip_address(host).is_global
+        return forbidden_address(ipaddress.ip_address(host))
     except ValueError:
         return False
 

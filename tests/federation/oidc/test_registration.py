@@ -140,6 +140,8 @@ async def test_consent_remember_seconds_is_capped(
         {"backchannel_logout_uri": "https://127.0.0.1:6379/"},
         {"backchannel_logout_uri": "https://[::1]/logout"},
         {"backchannel_logout_uri": "https://10.0.0.5/logout"},
+        {"backchannel_logout_uri": "https://[2002:7f00:1::]/logout"},  # 6to4 wrapping 127.0.0.1
+        {"backchannel_logout_uri": "https://[::ffff:169.254.169.254]/logout"},
         {"logo_uri": "http://127.0.0.1/logo.png"},
         {"post_logout_redirect_uris": ["http://localhost/bye"]},
         {"subject_type": "public"},
