@@ -138,6 +138,16 @@ class _Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+def _caused_by_tls(exc: BaseException) -> bool:
+    """Whether an ``ssl.SSLError`` (a certificate or protocol failure) is in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def is_loopback_host(host: str) -> bool:
     """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
     if host == "localhost":
@@ -340,6 +350,8 @@ class HttpxPoster:
                             raise ResponseTooLarge("body too large")
                         parts.append(piece)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if _caused_by_tls(exc):
+                raise TlsFailed(f"TLS handshake failed: {exc}") from exc
             raise ConnectFailed(type(exc).__name__) from exc
         except httpx.HTTPError as exc:
             raise ResponseFailed(type(exc).__name__) from exc

@@ -116,6 +116,24 @@ def test_only_verifying_tls_contexts_are_accepted() -> None:
 
 
 # --- the httpx fallback keeps the same bounds ---------------------------------------------
+async def test_httpx_poster_reports_a_certificate_failure_as_a_tls_failure(
+    tmp_path: Path,
+) -> None:
+    """So that the connector does not retry it under a proxy either."""
+    tls = make_tls(tmp_path)
+    async with raw_server(tls=tls.server) as server:
+        poster = HttpxPoster(httpx.AsyncClient(timeout=2), total_timeout=2)
+        with pytest.raises(TlsFailed):
+            await poster.post(f"https://localhost:{server.port}/x", b"{}", {})
+        await poster.aclose()
+        trusting = HttpxPoster(
+            httpx.AsyncClient(timeout=2, verify=ssl.create_default_context(cafile=tls.ca_file))
+        )
+        answer = await trusting.post(f"https://localhost:{server.port}/x", b"{}", {})
+        assert answer.status_code == 200
+        await trusting.aclose()
+
+
 async def test_httpx_poster_bounds_the_body_and_the_whole_exchange() -> None:
     poster = HttpxPoster(httpx.AsyncClient(timeout=5), total_timeout=0.5)
     async with raw_server() as server:
