@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation import logs
@@ -153,6 +154,22 @@ def _install_error_handlers(app: FastAPI) -> None:
             },
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RedisError)
+    async def storage_unavailable(request: Request, exc: RedisError) -> Response:
+        """Redis did not answer (an outage, a failover): 503, try again — not a 500."""
+        log.error("redis unavailable", extra={"fields": {"error": type(exc).__name__}})
+        if wants_html(request):
+            return _page(request, ErrorKind.SERVER_ERROR, 503)
+        return JSONResponse(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "try again later",
+                "reference": request_id_var.get(),
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -32,6 +32,7 @@ from urllib.parse import unquote_plus
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
 
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
@@ -76,11 +77,17 @@ class RateLimiter:
         self._hit = redis.register_script(_HIT)
 
     async def hit(self, bucket: str, key: str, limit: int) -> Decision:
-        """Count one request of ``key`` in ``bucket``; refused beyond ``limit``."""
+        """Count one request of ``key`` in ``bucket``; refused beyond ``limit``. Redis not
+        answering lets the request through (fail open): the route then meets the same
+        outage and answers it as the route should (503 page or JSON), never a 500."""
         now = self.clock()
         window = int(now // self.window)
         name = Keys.rate_limit(bucket, key[:MAX_KEY], window)
-        count = int(await self._hit(keys=[name], args=[self.window]))
+        try:
+            count = int(await self._hit(keys=[name], args=[self.window]))
+        except RedisError:
+            log.warning("rate limiter: redis unavailable", extra={"fields": {"bucket": bucket}})
+            return Decision(True, 0, 0)
         retry_after = max(1, int((window + 1) * self.window - now + 0.999))
         return Decision(count <= limit, count, retry_after)
 

@@ -18,7 +18,12 @@ from connectors.base import UpstreamError
 from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.authorize import error_redirect
-from federation.oidc.errors import INVALID_CLIENT, INVALID_REDIRECT_URI, NonRedirectableError
+from federation.oidc.errors import (
+    INVALID_CLIENT,
+    INVALID_REDIRECT_URI,
+    UNAVAILABLE,
+    NonRedirectableError,
+)
 from federation.oidc.logout import CSRF_FAILED
 from federation.pages import ErrorKind, ServiceLink
 
@@ -124,6 +129,7 @@ NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
     INVALID_CLIENT: ErrorKind.INVALID_CLIENT,
     INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
     CSRF_FAILED: ErrorKind.CSRF_FAILED,
+    UNAVAILABLE: ErrorKind.SERVER_ERROR,
 }
 """``NonRedirectableError.kind`` → page; any other kind is ``invalid_request``."""
 
@@ -138,4 +144,6 @@ def not_redirectable(journey: Journey, request: Request, error: NonRedirectableE
     never redirect (DESIGN §8), explain."""
     kind = kind_for_not_redirectable(error)
     log.info("authorization request refused", extra={"fields": {"error": error.error}})
-    return journey.pages.render_error(kind, journey.pages.locale_for(request), request=request)
+    return journey.pages.render_error(
+        kind, journey.pages.locale_for(request), request=request, status_code=error.status_code
+    )

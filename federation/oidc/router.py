@@ -31,7 +31,12 @@ from federation.oidc import par
 from federation.oidc.authorize import error_redirect, redirect_for, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
 from federation.oidc.discovery import metadata
-from federation.oidc.errors import NonRedirectableError, OAuthError, RedirectableError
+from federation.oidc.errors import (
+    UNAVAILABLE,
+    NonRedirectableError,
+    OAuthError,
+    RedirectableError,
+)
 from federation.oidc.http import (
     body_bytes,
     error_json,
@@ -131,7 +136,11 @@ def oidc_router(
     introspect, register, logout)."""
     router = APIRouter()
 
-    async def guarded(request: Request, handler: Callable[[], Awaitable[Response]]) -> Response:
+    async def guarded(
+        request: Request, handler: Callable[[], Awaitable[Response]], *, browser: bool = False
+    ) -> Response:
+        """Run ``handler``; errors become JSON, or on the endpoints people reach
+        (``browser``: /authorize, /logout) the error page, also for a storage outage."""
         try:
             return await handler()
         except NonRedirectableError as exc:
@@ -144,6 +153,11 @@ def oidc_router(
             return error_json(OAuthError("invalid_request", str(exc)))
         except RedisError:
             log.error("redis unavailable")
+            if browser:
+                unavailable = NonRedirectableError(
+                    "temporarily_unavailable", "try again later", 503, kind=UNAVAILABLE
+                )
+                return error_page(request, unavailable)
             return error_json(OAuthError("temporarily_unavailable", "try again later", 503))
 
     @router.get("/.well-known/openid-configuration", include_in_schema=False)
@@ -166,7 +180,7 @@ def oidc_router(
             authz = await validate_authorization_request(provider, _redis(request), pairs)
             return await journey(request, authz)
 
-        return await guarded(request, handle)
+        return await guarded(request, handle, browser=True)
 
     async def client_of(request: Request, form: dict[str, str], endpoint: str) -> Any:
         # RFC 9126 §2.3 lets PAR answer like the authorization endpoint (429 included)
@@ -319,7 +333,7 @@ def oidc_router(
             )
             return response
 
-        return await guarded(request, handle)
+        return await guarded(request, handle, browser=True)
 
     async def _confirmation_page(
         request: Request, pages: Pages, logout_request: LogoutRequest, session: Session

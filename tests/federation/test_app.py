@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from federation.app import create_app, create_base_app
+from federation.journey.record import JOURNEY_COOKIE
 from federation.logs import JsonFormatter, redact
+from federation.oidc.session import SESSION_COOKIE, new_session_secret
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
@@ -114,3 +116,28 @@ def test_unhandled_errors_are_a_page_for_people_and_json_for_apis(
         assert api.status_code == 500 and api.json()["error"] == "server_error"
         missing = client.get("/nothing", headers={"Accept": "text/html"})
         assert missing.status_code == 404 and "<html" in missing.text
+
+
+def test_a_storage_outage_is_a_page_on_the_pages_and_json_on_the_apis(tmp_path: Path) -> None:
+    """Redis down: /authorize and /logout (people) get the 503 page, /userinfo JSON — never
+    a 500."""
+    server = RedisServer(durable=False).start()
+    settings = Settings(redis_url=server.url, data_dir=tmp_path, issuer="http://testserver")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        server.stop()
+        html = {"Accept": "text/html", "Accept-Language": "en"}
+        client.cookies.set(SESSION_COOKIE, new_session_secret())  # records to look up
+        client.cookies.set(JOURNEY_COOKIE, new_session_secret())
+        client.cookies.set("idb_self", new_session_secret())
+        for path in (
+            "/authorize?client_id=x&response_type=code",
+            "/logout",
+            "/journey/consent",  # the journey's own routes
+            "/consents",
+        ):
+            page = client.get(path, headers=html)
+            assert page.status_code == 503, path
+            assert page.headers["content-type"].startswith("text/html") and "<html" in page.text
+        api = client.get("/userinfo", headers={"Authorization": "Bearer an-access-token"})
+        assert api.status_code == 503
+        assert api.json()["error"] == "temporarily_unavailable"
