@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -298,10 +299,15 @@ def oidc_router(
             redis = _redis(request)
             params = await _logout_params(request)
             logout_request = await validate_logout_request(provider, redis, params)
-            session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
             confirmed = (
                 request.method == "POST" and params.get(FORM_LOGOUT_CONFIRM) == LOGOUT_CONFIRM_YES
             )
+            if request.method == "POST" and not confirmed and SESSION_COOKIE not in request.cookies:
+                # an RP's form POST arrives cross-site without the SameSite=Lax cookie; the
+                # same request as a top-level GET carries it (RP-Initiated Logout 1.0 §2
+                # allows both methods)
+                return RedirectResponse(LOGOUT_PATH + "?" + urlencode(params), 303)
+            session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
             pages = _pages(request)
             # the person said yes on our page: only with its token, bound to this session
             token = params.get(FORM_CSRF)

@@ -178,3 +178,30 @@ async def test_a_stranger_without_a_session_goes_straight_back(bridge: Bridge) -
             params={"client_id": "rp-sm2", "post_logout_redirect_uri": RP_BYE, "state": "s"},
         )
     assert response.status_code == 302 and response.headers["location"] == RP_BYE + "?state=s"
+
+
+async def test_an_rps_cross_site_form_post_becomes_a_get_that_sees_the_session(
+    bridge: Bridge, redis: aioredis.Redis
+) -> None:
+    """A form POST from the RP's site arrives without the SameSite=Lax session cookie:
+    it is answered with a 303 to the same logout as a GET, which carries the cookie."""
+    person = Person(bridge, "chow-mei-ling")
+    try:
+        mine = await signed_in(bridge, person, "rp-es256")
+        sid = verify_id_token(bridge, mine["id_token"], "rp-es256")["sid"]
+        params = {
+            "id_token_hint": mine["id_token"],
+            "post_logout_redirect_uri": RP_BYE,
+            "state": "s-1",
+        }
+        async with httpx.AsyncClient() as cross_site:  # what the browser sends: no cookie
+            posted = await cross_site.post(bridge.url + "/logout", data=params, headers=HTML)
+        assert posted.status_code == 303 and await redis.exists(Keys.session(sid))
+        location = posted.headers["location"]
+        assert location.startswith("/logout?")
+        back = await person.http.get(bridge.url + location, headers=HTML)
+        assert back.status_code == 302 and back.headers["location"].startswith(RP_BYE)
+        assert "state=s-1" in back.headers["location"]
+    finally:
+        await person.aclose()
+    assert not await redis.exists(Keys.session(sid))
