@@ -105,9 +105,14 @@ def wants_html(request: Request) -> bool:
 
 
 def _pages(request: Request) -> Pages:
+    """The app's pages; an app without them (``create_base_app`` alone) renders its error
+    pages with a form-less instance kept apart, so that its fixed CSRF key can never become
+    the app's."""
     pages = getattr(request.app.state, "pages", None)
     if pages is None:
-        pages = request.app.state.pages = Pages(
+        pages = getattr(request.app.state, "error_pages", None)
+    if pages is None:
+        pages = request.app.state.error_pages = Pages(
             request.app.state.settings, csrf_secret=b"error pages have no forms"
         )
     return pages
