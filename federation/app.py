@@ -147,10 +147,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "invalid_request"
         )
         if wants_html(request) and exc.status_code != 401:
-            kind = (
-                ErrorKind.NOT_FOUND if exc.status_code in (404, 405) else ErrorKind.INVALID_REQUEST
+            kinds = {404: ErrorKind.NOT_FOUND, 405: ErrorKind.NOT_FOUND}
+            kinds[413] = ErrorKind.REQUEST_TOO_LARGE
+            return _page(
+                request, kinds.get(exc.status_code, ErrorKind.INVALID_REQUEST), exc.status_code
             )
-            return _page(request, kind, exc.status_code)
         return JSONResponse(
             {
                 "error": code,

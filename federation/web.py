@@ -168,21 +168,28 @@ async def _server_error(scope: Scope, request_id: str, send: Send) -> None:
 
 
 async def _too_large(scope: Scope, request_id: str, send: Send) -> None:
-    """Send 413 (RFC 9110 §15.5.14): the ``invalid_request`` page, or JSON."""
+    """Send 413 (RFC 9110 §15.5.14): the ``request_too_large`` page, or JSON
+    ``invalid_request``."""
     log.info("request body over the cap")
     description = "the request body is too large"
-    await _refuse(scope, request_id, send, 413, "invalid_request", description)
+    await _refuse(scope, request_id, send, 413, "invalid_request", description, "request_too_large")
 
 
 async def _refuse(
-    scope: Scope, request_id: str, send: Send, status: int, error: str, description: str
+    scope: Scope,
+    request_id: str,
+    send: Send,
+    status: int,
+    error: str,
+    description: str,
+    page: str | None = None,
 ) -> None:
     """Answer ``status``: people (``Accept: text/html``) get the error page of ``error``
     (for a 500 without pages, the plain trilingual text); API clients get JSON."""
     accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
-    page = _error_page(scope, request_id, error, status) if b"text/html" in accept else None
-    if page is not None:
-        body, media = page
+    html = _error_page(scope, request_id, page or error, status) if b"text/html" in accept else None
+    if html is not None:
+        body, media = html
     else:
         payload = {"error": error, "error_description": description, "reference": request_id}
         body, media = json.dumps(payload).encode(), b"application/json"

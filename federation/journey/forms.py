@@ -2,7 +2,7 @@
 bytes, then check the journey's CSRF token (DESIGN §8; ``federation.pages.csrf``).
 
 Every refusal is a trilingual page that keeps the journey (``retry_url`` leads back):
-413 ``invalid_request`` for a body over the bound, 400 ``invalid_request`` for a body no page
+413 ``request_too_large`` for a body over the bound, 400 ``invalid_request`` for a body no page
 of ours sends (bad UTF-8, too many fields), 403 ``csrf_failed`` for a missing, expired or
 foreign token.
 """
@@ -32,7 +32,7 @@ async def checked_form(
     try:
         form = await bounded_form(request, MAX_FORM_BODY)
     except BodyTooLarge:
-        return _refused(journey, request, record, ErrorKind.INVALID_REQUEST, retry_url, 413)
+        return _refused(journey, request, record, ErrorKind.REQUEST_TOO_LARGE, retry_url, 413)
     except OAuthError:
         return _refused(journey, request, record, ErrorKind.INVALID_REQUEST, retry_url)
     if not journey.pages.check_csrf(str(form.get(FORM_CSRF) or ""), record.id):

@@ -35,6 +35,8 @@ class ErrorKind(StrEnum):
     INVALID_REDIRECT_URI = "invalid_redirect_uri"
     """Not a registered redirect URI: never redirect, show this page (DESIGN §8)."""
     INVALID_REQUEST = "invalid_request"
+    REQUEST_TOO_LARGE = "request_too_large"
+    """A body over the route's bound (or the app's cap): 413."""
     MAPPING_INVALID_VALUE = "mapping_invalid_value"
     """An upstream value failed the mapping profile's validation."""
     CSRF_FAILED = "csrf_failed"
@@ -55,6 +57,7 @@ STATUS_CODES: dict[ErrorKind, int] = {
     ErrorKind.INVALID_CLIENT: 400,
     ErrorKind.INVALID_REDIRECT_URI: 400,
     ErrorKind.INVALID_REQUEST: 400,
+    ErrorKind.REQUEST_TOO_LARGE: 413,
     ErrorKind.MAPPING_INVALID_VALUE: 422,
     ErrorKind.CSRF_FAILED: 403,
     ErrorKind.CONSENT_REQUIRED: 403,

@@ -149,9 +149,13 @@ def test_every_body_is_capped_by_the_app(redis_server: RedisServer, how: str) ->
         assert response.status_code == 413
         assert response.json()["error"] == "invalid_request"
         assert response.json()["reference"] == _check_headers(response)
-        page = client.post("/echo-length", content=b"x" * over, headers={"Accept": "text/html"})
+        page = client.post(
+            "/echo-length",
+            content=b"x" * over,
+            headers={"Accept": "text/html", "Accept-Language": "en"},
+        )
     assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
-    assert "<html" in page.text
+    assert "<html" in page.text and "What you sent was too large" in page.text
 
 
 def test_a_malformed_content_length_is_refused(redis_server: RedisServer) -> None:

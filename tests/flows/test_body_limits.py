@@ -36,7 +36,7 @@ from tests.federation.selfservice.helpers import consent_at, open_self_service
 __all__ = ["bridge"]
 
 FORM = "application/x-www-form-urlencoded"
-TOO_LARGE_TITLE = catalogues()["en"].text("error.invalid_request.title")
+TOO_LARGE_TITLE = catalogues()["en"].text("error.request_too_large.title")
 
 
 async def _declared_only(
