@@ -144,6 +144,5 @@ def not_redirectable(journey: Journey, request: Request, error: NonRedirectableE
     never redirect (DESIGN §8), explain."""
     kind = kind_for_not_redirectable(error)
     log.info("authorization request refused", extra={"fields": {"error": error.error}})
-    return journey.pages.render_error(
-        kind, journey.pages.locale_for(request), request=request, status_code=error.status_code
-    )
+    locale = journey.pages.locale_for(request, request.query_params.get("ui_locales"))
+    return journey.pages.render_error(kind, locale, request=request, status_code=error.status_code)

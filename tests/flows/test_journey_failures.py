@@ -116,3 +116,13 @@ async def test_errors_are_pages_for_people_and_json_for_apis(bridge: Bridge) -> 
     garbage = httpx.post(bridge.url + "/upstream/iamsmart/callback", content=b"\x00not json")
     assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_request"
     assert RP_REDIRECT not in bad.text
+
+
+async def test_a_refused_authorization_request_speaks_its_ui_locales(bridge: Bridge) -> None:
+    """OIDC Core §3.1.2.1 ``ui_locales``: the page that refuses the request is in the
+    language the RP asked for, over the browser's own."""
+    url, *_ = await authorize_url(bridge, rp_client(bridge, "rp-sm2"))
+    query = dict(httpx.QueryParams(url.split("?", 1)[1]))
+    query.update({"client_id": "nobody", "ui_locales": "zh-CN"})
+    page = httpx.get(bridge.url + "/authorize", params=query, headers={"Accept-Language": "en"})
+    assert page.status_code == 400 and 'lang="zh-Hans-CN"' in page.text
