@@ -125,4 +125,4 @@ async def test_a_refused_authorization_request_speaks_its_ui_locales(bridge: Bri
     query = dict(httpx.QueryParams(url.split("?", 1)[1]))
     query.update({"client_id": "nobody", "ui_locales": "zh-CN"})
     page = httpx.get(bridge.url + "/authorize", params=query, headers={"Accept-Language": "en"})
-    assert page.status_code == 400 and 'lang="zh-Hans-CN"' in page.text
+    assert page.status_code == 400 and '<html lang="zh-Hans-CN"' in page.text
