@@ -62,7 +62,7 @@ async def test_expired_journey(bridge: Bridge, redis: aioredis.Redis) -> None:
             await redis.delete(key)  # the TTL ran out
         for path in ("/journey/consent", "/journey/finish", "/journey/continue"):
             page = await person.http.get(bridge.url + path)
-            assert page.status_code == 400 and 'lang="zh-Hant-HK"' in page.text
+            assert page.status_code == 400 and '<html lang="zh-Hant-HK"' in page.text
         stale = await person.http.get(
             bridge.url + "/upstream/iamsmart/callback", params={"code": "x", "state": "y"}
         )
