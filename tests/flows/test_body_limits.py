@@ -86,7 +86,9 @@ async def test_consent_form_over_the_bound_is_413_and_the_journey_goes_on(
         data = {"csrf_token": token, "decision": "agree", "cross_boundary": "yes"}
         padded = {**data, "padding": "x" * MAX_FORM_BODY}
         big = await person.go(bridge.url + "/journey/consent?lang=en", data=padded)
-        assert big.status_code == 413 and TOO_LARGE_TITLE in big.text and '<html lang="en"' in big.text
+        assert (
+            big.status_code == 413 and TOO_LARGE_TITLE in big.text and '<html lang="en"' in big.text
+        )
         chunked = await person.http.post(
             bridge.url + "/journey/consent?lang=en",
             content=_chunks(MAX_FORM_BODY + 1),
