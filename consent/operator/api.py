@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -108,6 +108,19 @@ ServiceDep = Annotated[OperatorService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def _epoch(name: str, value: datetime | None) -> int | None:
+    """Epoch seconds of a filter date; one without a zone is UTC (never the server's local
+    time). A date outside what the platform can convert is a 400, not a 500."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return int(value.timestamp())
+    except (OverflowError, ValueError, OSError) as exc:
+        raise OperatorError(400, "invalid_request", f"{name}: date out of range") from exc
+
+
 def _query(
     subject: str | None,
     client_id: str | None,
@@ -119,8 +132,8 @@ def _query(
         subject=subject,
         client_id=client_id,
         status=status,
-        given_from=int(given_from.timestamp()) if given_from else None,
-        given_to=int(given_to.timestamp()) if given_to else None,
+        given_from=_epoch("given_from", given_from),
+        given_to=_epoch("given_to", given_to),
     )
 
 
@@ -132,8 +145,12 @@ class _Filters:
         subject: Annotated[str | None, Query(max_length=200, description="Bridge subject.")] = None,
         client_id: Annotated[str | None, Query(max_length=200)] = None,
         status: Annotated[Status | None, Query()] = None,
-        given_from: Annotated[datetime | None, Query(description="ISO 8601, inclusive.")] = None,
-        given_to: Annotated[datetime | None, Query(description="ISO 8601, inclusive.")] = None,
+        given_from: Annotated[
+            datetime | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
+        ] = None,
+        given_to: Annotated[
+            datetime | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
+        ] = None,
     ) -> None:
         self.query = _query(subject, client_id, status, given_from, given_to)
 

@@ -179,3 +179,25 @@ async def test_hostile_search_parameters_never_5xx(
             assert response.status_code in (200, 400), (params, response.text)
             if response.status_code == 400:
                 assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("path", ["/operator/api/consents", "/operator/api/export"])
+async def test_dates_without_a_zone_are_utc_and_extreme_dates_never_5xx(
+    path: str, client: httpx.AsyncClient, login_as: LoginAs, services: ConsentServices
+) -> None:
+    record = grant(now=1_700_000_000).record  # 2023-11-14T22:13:20Z
+    await services.store.save(record)
+    headers = await login_as(Role.ADMIN)
+
+    async def found(**params: str) -> list[str]:
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        items = response.json().get("items") if path.endswith("consents") else None
+        return [r["id"] for r in (items if items is not None else response.json()["records"])]
+
+    assert await found(given_from="2023-11-14T22:13:20") == [record.id]
+    assert await found(given_to="2023-11-14T22:13:19") == []
+    for value in ("0001-01-01T00:00:00", "0001-01-01", "9999-12-31T23:59:59"):
+        for name in ("given_from", "given_to"):
+            response = await client.get(path, params={name: value}, headers=headers)
+            assert response.status_code in (200, 400), (name, value, response.text)
