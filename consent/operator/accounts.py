@@ -1,7 +1,9 @@
 """Operator accounts in Redis (``Keys.operator``): argon2id password hashes (argon2-cffi
 defaults, RFC 9106), a TOTP second factor (RFC 6238, pyotp) whose secret is sealed with
 SM4-GCM (AAD = ``operator:<username>``), a role, and an enabled flag. Each used TOTP time
-step is remembered so a code cannot be replayed.
+step is remembered so a code cannot be replayed. A session generation (``sessions``) is
+bumped when the account is disabled or its TOTP reset; sessions carry the generation they
+were issued under, so those sessions stay dead even after the account is enabled again.
 
 Hashing and verifying take tens of milliseconds of CPU each (that is the point of
 argon2id), so both run in a worker thread (``anyio.to_thread``; argon2-cffi releases the
@@ -53,6 +55,8 @@ class Operator(BaseModel):
     role: Role
     enabled: bool
     created_at: int
+    generation: int = 0
+    """Session generation: a session issued under an older one is dead."""
 
 
 class OperatorAccounts:
@@ -108,6 +112,7 @@ class OperatorAccounts:
             role=Role(fields["role"]),
             enabled=fields.get("enabled") == "1",
             created_at=int(fields.get("created_at", 0)),
+            generation=int(fields.get("sessions", 0)),
         )
 
     async def list(self) -> list[Operator]:
@@ -117,20 +122,29 @@ class OperatorAccounts:
         return [o for o in found if o is not None]
 
     async def set_enabled(self, username: str, enabled: bool) -> None:
-        """Enable or disable; a disabled operator's sessions stop working at once."""
+        """Enable or disable; a disabled operator's sessions stop working at once, and
+        stay dead when the account is enabled again (the generation is bumped)."""
         if await self.get(username) is None:
             raise AccountError(f"no operator {username!r}")
-        await self.redis.hset(Keys.operator(username), "enabled", "1" if enabled else "0")
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(Keys.operator(username), "enabled", "1" if enabled else "0")
+        if not enabled:
+            pipe.hincrby(Keys.operator(username), "sessions", 1)
+        await pipe.execute()
 
     async def reset_totp(self, username: str) -> str:
-        """A new TOTP secret; return its provisioning URI (show it once)."""
+        """A new TOTP secret; return its provisioning URI (show it once). The operator's
+        live sessions end (a reset usually means a lost or compromised device)."""
         if await self.get(username) is None:
             raise AccountError(f"no operator {username!r}")
         secret = pyotp.random_base32()
-        await self.redis.hset(
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
             Keys.operator(username),
             mapping={"totp": self._seal(username, secret), "totp_step": "0"},
         )
+        pipe.hincrby(Keys.operator(username), "sessions", 1)
+        await pipe.execute()
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
     async def authenticate(

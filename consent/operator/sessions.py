@@ -1,9 +1,11 @@
 """Operator bearer sessions and the login rate limit, in Redis.
 
 A session token is 256 random bits, given to the operator once; Redis keeps only its SM3
-digest (``Keys.operator_session``) with the username, for ``SESSION_SECONDS``. Every
-request re-reads the account, so disabling an operator or changing their role takes
-effect at once. Logins are limited per username and per client address in fixed windows
+digest (``Keys.operator_session``) with the username and the account's session
+generation, for ``SESSION_SECONDS``. Every request re-reads the account, so disabling an
+operator or changing their role takes effect at once, and a session from before a disable
+or a TOTP reset (an older generation) never comes back when the account is enabled again.
+Logins are limited per username and per client address in fixed windows
 (``Keys.rate_limit``); :meth:`OperatorSessions.login_attempt` says whether this attempt is
 the one that first crossed a limit in its window, so that the refusal is audited once per
 window rather than once per attempt (a flood of attempts must not flood the durable chain).
@@ -89,24 +91,32 @@ class OperatorSessions:
         token = secrets.token_urlsafe(32)
         key = Keys.operator_session(_digest(token))
         await self.redis.hset(
-            key, mapping={"username": operator.username, "issued_at": str(int(time.time()))}
+            key,
+            mapping={
+                "username": operator.username,
+                "generation": str(operator.generation),
+                "issued_at": str(int(time.time())),
+            },
         )
         await self.redis.expire(key, self.session_seconds)
         return token, self.session_seconds
 
     async def resolve(self, token: str) -> Session | None:
-        """The session for ``token`` if it is live and its operator still enabled."""
+        """The session for ``token`` if it is live, its operator still enabled and the
+        account's session generation unchanged since it was issued."""
         if not token or len(token) > 128:
             return None
         digest = _digest(token)
         key = Keys.operator_session(digest)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(key, "username").ttl(key)
-        username, ttl = await pipe.execute()
+        pipe.hmget(key, ["username", "generation"]).ttl(key)
+        (username, generation), ttl = await pipe.execute()
         if not username or ttl is None or ttl <= 0:
             return None
         operator = await self.accounts.get(username)
         if operator is None or not operator.enabled:
+            return None
+        if generation != str(operator.generation):
             return None
         return Session(operator, digest, int(time.time()) + int(ttl))
 

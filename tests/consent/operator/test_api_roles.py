@@ -170,3 +170,17 @@ async def test_openapi_documents_the_operator_api(client: httpx.AsyncClient) -> 
     assert {"ConsentPage", "ConsentDetail", "AuditStatus", "TokenResponse"} <= set(
         doc["components"]["schemas"]
     )
+
+
+async def test_sessions_from_before_a_disable_or_totp_reset_stay_dead(
+    client: httpx.AsyncClient, services: ConsentServices, login_as: LoginAs
+) -> None:
+    headers = await login_as(Role.OFFICER)
+    await services.accounts.set_enabled("officer-op", False)
+    await services.accounts.set_enabled("officer-op", True)
+    assert (await _call(client, Permission.SEARCH, "", headers)).status_code == 401
+
+    headers = await login_as(Role.VIEWER)
+    assert (await _call(client, Permission.SEARCH, "", headers)).status_code == 200
+    await services.accounts.reset_totp("viewer-op")
+    assert (await _call(client, Permission.SEARCH, "", headers)).status_code == 401
