@@ -3,18 +3,22 @@
 Accounts live in Redis (``Keys.operator``); the TOTP secret is sealed with a key derived
 from ``IDBRIDGE_PII_KEY``, so the same key must be given here as to the bridge. ``add`` and
 ``reset-totp`` print the TOTP provisioning URI once (add it to an authenticator app);
-it is not stored anywhere readable.
+it is not stored anywhere readable. Every change (add, disable, enable, reset-totp) is
+appended to the audit chain as ``operator.account_changed`` with ``actor = cli:<OS user>``
+(DESIGN §5: every operator action is audited).
 """
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
+from consent.audit import Action, AuditChain, Event
 from consent.operator.accounts import AccountError, OperatorAccounts
 from consent.operator.roles import Role
 from consent.services import KeyConfigError, operator_seal_key, pii_key_from_hex
@@ -33,7 +37,21 @@ _PII_KEY = click.option(
 )
 
 
-def _run(redis_url: str, pii_key: str, action: Callable[[OperatorAccounts], Awaitable[T]]) -> T:
+def _shell_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry / no login name (containers)
+        return "unknown"
+
+
+def _run(
+    redis_url: str,
+    pii_key: str,
+    action: Callable[[OperatorAccounts], Awaitable[T]],
+    audit: dict[str, str] | None = None,
+) -> T:
+    """Run ``action``; if it succeeds and ``audit`` is given, append those objects as an
+    ``operator.account_changed`` entry."""
     try:
         seal = operator_seal_key(pii_key_from_hex(pii_key))
     except KeyConfigError as exc:
@@ -42,7 +60,11 @@ def _run(redis_url: str, pii_key: str, action: Callable[[OperatorAccounts], Awai
     async def go() -> T:
         redis = connect(redis_url)
         try:
-            return await action(OperatorAccounts(redis, seal))
+            result = await action(OperatorAccounts(redis, seal))
+            if audit is not None:
+                event = Event(f"cli:{_shell_user()}", Action.OPERATOR_ACCOUNT, audit)
+                await AuditChain(redis).append(event)
+            return result
         finally:
             await redis.aclose()
 
@@ -85,7 +107,12 @@ def add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    uri = _run(redis_url, pii_key, lambda a: a.add(username, password, Role(role)))
+    uri = _run(
+        redis_url,
+        pii_key,
+        lambda a: a.add(username, password, Role(role)),
+        {"operator": username, "change": "added", "role": role},
+    )
     click.echo(f"operator {username} added with role {role}")
     _show_uri(uri, qr)
 
@@ -96,7 +123,12 @@ def add(
 @_PII_KEY
 def disable(username: str, redis_url: str, pii_key: str) -> None:
     """Disable an operator (their sessions stop working at once)."""
-    _run(redis_url, pii_key, lambda a: a.set_enabled(username, False))
+    _run(
+        redis_url,
+        pii_key,
+        lambda a: a.set_enabled(username, False),
+        {"operator": username, "change": "disabled"},
+    )
     click.echo(f"operator {username} disabled")
 
 
@@ -106,7 +138,12 @@ def disable(username: str, redis_url: str, pii_key: str) -> None:
 @_PII_KEY
 def enable(username: str, redis_url: str, pii_key: str) -> None:
     """Enable a disabled operator again."""
-    _run(redis_url, pii_key, lambda a: a.set_enabled(username, True))
+    _run(
+        redis_url,
+        pii_key,
+        lambda a: a.set_enabled(username, True),
+        {"operator": username, "change": "enabled"},
+    )
     click.echo(f"operator {username} enabled")
 
 
@@ -117,7 +154,12 @@ def enable(username: str, redis_url: str, pii_key: str) -> None:
 @_PII_KEY
 def reset_totp(username: str, qr: bool, redis_url: str, pii_key: str) -> None:
     """Give an operator a new TOTP secret; prints its provisioning URI once."""
-    uri = _run(redis_url, pii_key, lambda a: a.reset_totp(username))
+    uri = _run(
+        redis_url,
+        pii_key,
+        lambda a: a.reset_totp(username),
+        {"operator": username, "change": "totp_reset"},
+    )
     click.echo(f"operator {username}: new TOTP secret")
     _show_uri(uri, qr)
 

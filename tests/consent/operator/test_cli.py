@@ -11,6 +11,8 @@ import time
 import pyotp
 import redis.asyncio as aioredis
 
+from consent.audit import parse_entry
+from consent.audit_verify import verify_chain
 from consent.operator.accounts import OperatorAccounts
 from consent.services import operator_seal_key
 from federation.storage.keys import Keys
@@ -73,3 +75,27 @@ async def test_bad_input_is_a_clear_error(redis: aioredis.Redis, redis_server: R
     assert again.returncode == 1 and "exists" in again.stderr
     bad_key = run_cli("operator", "list", "--redis-url", redis_server.url, "--pii-key", "zz")
     assert bad_key.returncode == 2 and "32 hex" in bad_key.stderr
+
+
+async def test_account_changes_are_audited_and_the_chain_verifies(
+    redis: aioredis.Redis, redis_server: RedisServer
+) -> None:
+    add = ("add", "carol", "--role", "auditor", "--password-stdin")
+    assert _cli(redis_server, *add, stdin=PASSWORD + "\n").returncode == 0
+    for command in ("disable", "enable", "reset-totp"):
+        assert _cli(redis_server, command, "carol").returncode == 0
+    assert _cli(redis_server, "disable", "nobody").returncode == 1  # nothing changed
+    assert _cli(redis_server, "list").returncode == 0  # reading is not a change
+    rows = await redis.xrange(Keys.AUDIT_STREAM)
+    entries = [parse_entry(stream_id, fields) for stream_id, fields in rows]
+    assert [e["action"] for e in entries] == ["operator.account_changed"] * 4
+    assert [e["objects"] for e in entries] == [
+        {"operator": "carol", "change": "added", "role": "auditor"},
+        {"operator": "carol", "change": "disabled"},
+        {"operator": "carol", "change": "enabled"},
+        {"operator": "carol", "change": "totp_reset"},
+    ]
+    assert all(e["actor"].startswith("cli:") for e in entries)
+    assert PASSWORD not in str(rows)
+    report = await verify_chain(redis, None)
+    assert report.ok and report.entries == 4
