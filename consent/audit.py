@@ -317,7 +317,7 @@ def parse_entry(stream_id: str, fields: dict[str, str]) -> dict[str, Any]:
     import json
 
     try:
-        return {
+        entry = {
             "id": stream_id,
             "seq": int(fields["seq"]),
             "ts": int(fields["ts"]),
@@ -328,5 +328,8 @@ def parse_entry(stream_id: str, fields: dict[str, str]) -> dict[str, Any]:
             "prev": fields["prev"],
             "hash": fields["hash"],
         }
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, RecursionError) as exc:
         raise MalformedEntry(f"entry {stream_id}: {type(exc).__name__} {exc}") from exc
+    if not isinstance(entry["objects"], dict):
+        raise MalformedEntry(f"entry {stream_id}: objects is not a JSON object")
+    return entry

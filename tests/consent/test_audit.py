@@ -214,3 +214,28 @@ async def test_wait_for_replicas_refuses_to_acknowledge_without_them(
         assert "0 of 1 replicas" in str(exc)
     else:
         raise AssertionError("a write without its replica was acknowledged")
+
+
+async def test_a_rehashed_checkpoint_whose_objects_are_not_an_object_is_named(
+    redis: aioredis.Redis, signer: KeySetSigner, keyset: KeySet
+) -> None:
+    """Verification reports a well-hashed but malformed entry; it does not crash."""
+    await _fill(AuditChain(redis, signer, checkpoint_every=5), 3)
+    rows = await _rows(redis)
+    head = parse_entry(*rows[-1])
+    forged = {
+        "seq": head["seq"] + 1,
+        "ts": head["ts"] + 1,
+        "nonce": "00",
+        "actor": "system",
+        "action": Action.CHECKPOINT.value,
+        "objects": [],
+        "prev": head["hash"],
+    }
+    digest = entry_hash(forged)
+    fields = {k: str(v) for k, v in forged.items() if k != "objects"}
+    await redis.xadd(Keys.AUDIT_STREAM, {**fields, "objects": "[]", "hash": digest})
+    await redis.hset(Keys.AUDIT_HEAD, mapping={"seq": forged["seq"], "hash": digest})
+    report = await verify_chain(redis, JwksVerifier(keyset.public_jwks()))
+    assert not report.ok and report.problem is not None
+    assert report.problem.seq == forged["seq"] and "objects" in report.problem.reason
