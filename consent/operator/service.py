@@ -54,26 +54,46 @@ class OperatorService:
     async def login(
         self, username: str, password: str, code: str, address: str
     ) -> tuple[Operator, str, int]:
-        """Password + TOTP → a bearer token. Raises ``OperatorError`` 429 / 401."""
-        actor = f"operator:{username}" if USERNAME.match(username) else "anonymous"
+        """Password + TOTP → a bearer token. Raises ``OperatorError`` 429 / 401.
+
+        A failed attempt is audited under the account's name only if that account exists;
+        anything else typed as a username (a password in the wrong field, say) is never
+        written to the append-only chain: the actor is ``anonymous``."""
         throttle = await self.s.sessions.login_attempt(username, address)
         if throttle is not LoginThrottle.ALLOWED:
             if throttle is LoginThrottle.FIRST_REFUSAL:  # once per rate-limit window
                 await self.s.chain.append(
-                    Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "throttled"})
+                    Event(
+                        await self._attempted_by(username),
+                        Action.OPERATOR_LOGIN_FAILED,
+                        {"why": "throttled"},
+                    )
                 )
             raise OperatorError(429, "slow_down", "too many login attempts; wait and try again")
         operator = await self.s.accounts.authenticate(username, password, code)
         if operator is None:
             await self.s.chain.append(
-                Event(actor, Action.OPERATOR_LOGIN_FAILED, {"why": "credentials"})
+                Event(
+                    await self._attempted_by(username),
+                    Action.OPERATOR_LOGIN_FAILED,
+                    {"why": "credentials"},
+                )
             )
             raise OperatorError(401, "invalid_grant", "wrong username, password or code")
         token, ttl = await self.s.sessions.issue(operator)
         await self.s.chain.append(
-            Event(actor, Action.OPERATOR_LOGIN, {"role": operator.role.value})
+            Event(
+                f"operator:{operator.username}",
+                Action.OPERATOR_LOGIN,
+                {"role": operator.role.value},
+            )
         )
         return operator, token, ttl
+
+    async def _attempted_by(self, username: str) -> str:
+        """The audit actor of a failed login: the account, or ``anonymous``."""
+        known = USERNAME.match(username) and await self.s.accounts.get(username) is not None
+        return f"operator:{username}" if known else "anonymous"
 
     async def logout(self, session: Session) -> None:
         """End the session."""

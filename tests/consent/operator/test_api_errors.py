@@ -201,3 +201,20 @@ async def test_dates_without_a_zone_are_utc_and_extreme_dates_never_5xx(
         for name in ("given_from", "given_to"):
             response = await client.get(path, params={name: value}, headers=headers)
             assert response.status_code in (200, 400), (name, value, response.text)
+
+
+async def test_a_failed_login_names_only_an_existing_account_in_the_audit_chain(
+    client: httpx.AsyncClient, services: ConsentServices
+) -> None:
+    await services.accounts.add("alice", PASSWORD, Role.VIEWER)
+    typed = "correcthorsebatterystaple"  # a password typed into the username field
+    for username in ("alice", typed):
+        body = {"username": username, "password": "not the password", "totp": "000000"}
+        _assert_error(await client.post("/operator/api/login", json=body), 401, "invalid_grant")
+    rows = await services.chain.redis.xrange(Keys.AUDIT_STREAM)
+    entries = [parse_entry(stream_id, fields) for stream_id, fields in rows]
+    assert [(e["actor"], e["action"]) for e in entries if e["action"] != Action.CHECKPOINT] == [
+        ("operator:alice", Action.OPERATOR_LOGIN_FAILED.value),
+        ("anonymous", Action.OPERATOR_LOGIN_FAILED.value),
+    ]
+    assert typed not in str(rows)
