@@ -145,8 +145,12 @@ async def verify_chain(redis: aioredis.Redis, verifier: JwsVerifier | None) -> C
             break
     if problem is None:
         head = await redis.hgetall(Keys.AUDIT_HEAD)
-        head_seq, head_hash = int(head.get("seq", 0)), head.get("hash", GENESIS)
-        if head_seq != walker.seq or head_hash != walker.hash:
+        seq_text, head_hash = str(head.get("seq", "0")), head.get("hash", GENESIS)
+        if not (seq_text.isascii() and seq_text.isdigit()):
+            problem = Problem(walker.seq + 1, head.get("id"), "the head's seq is not a number")
+            seq_text = str(walker.seq)
+        head_seq = int(seq_text)
+        if problem is None and (head_seq != walker.seq or head_hash != walker.hash):
             problem = Problem(
                 walker.seq + 1 if head_seq > walker.seq else head_seq,
                 head.get("id"),

@@ -168,6 +168,15 @@ async def test_truncated_tail_is_caught_by_the_head(
     assert "head says seq 15 but the chain ends at seq 13" in out
 
 
+async def test_a_head_whose_seq_is_not_a_number_is_named(
+    redis: aioredis.Redis, signer: KeySetSigner, redis_server: RedisServer, jwks_file: Path
+) -> None:
+    await _fill(AuditChain(redis, signer, checkpoint_every=5), 3)
+    await redis.hset(Keys.AUDIT_HEAD, "seq", "three")
+    code, out = _verify_cli(redis_server, jwks_file)
+    assert code == 1 and "the head's seq is not a number" in out and "Traceback" not in out
+
+
 async def test_checkpoint_signed_by_another_key_fails(
     redis: aioredis.Redis, redis_server: RedisServer, jwks_file: Path
 ) -> None:
