@@ -6,5 +6,5 @@ login rate limit (``sessions``), the audited operations behind the API (``servic
 API's models (``models``) and the FastAPI router mounted at ``/operator/api`` (``api``).
 
 May import: ``consent`` modules, ``federation.crypto``, ``federation.storage``,
-``federation.logs``; FastAPI only in ``api``.
+``federation.logs``, ``federation.ratelimit`` (the caller's address); FastAPI only in ``api``.
 """

@@ -32,6 +32,7 @@ from consent.operator.sessions import Session
 from consent.records import ConsentRecord, Status
 from consent.store import ConsentConflict, ConsentNotFound, ConsentQuery, InvalidCursor
 from federation.logs import request_id_var
+from federation.ratelimit import client_address
 
 log = logging.getLogger("idbridge.consent.operator")
 
@@ -173,7 +174,8 @@ async def login(
     body: LoginRequest, request: Request, response: Response, service: ServiceDep
 ) -> TokenResponse:
     """Exchange username, password and a TOTP code for a short-lived bearer token."""
-    address = request.client.host if request.client else "unknown"
+    settings = getattr(request.app.state, "settings", None)
+    address = client_address(request, bool(getattr(settings, "trust_proxy_headers", False)))
     operator, token, ttl = await service.login(body.username, body.password, body.totp, address)
     response.headers.update(NO_STORE)  # RFC 6749 §5.1: a token response is never cached
     return TokenResponse(access_token=token, expires_in=ttl, role=operator.role)

@@ -8,6 +8,7 @@ import time
 import httpx
 import pyotp
 import pytest
+from fastapi import FastAPI
 
 from consent.audit import Action, parse_entry
 from consent.operator.roles import Role
@@ -218,3 +219,27 @@ async def test_a_failed_login_names_only_an_existing_account_in_the_audit_chain(
         ("anonymous", Action.OPERATOR_LOGIN_FAILED.value),
     ]
     assert typed not in str(rows)
+
+
+async def test_behind_a_trusted_proxy_each_address_has_its_own_login_limit(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """With ``trust_proxy_headers`` the per-address limit counts the proxy's last
+    ``X-Forwarded-For`` hop, as every other limit does: one noisy address does not lock
+    the other operators out."""
+    app.state.settings = app.state.settings.model_copy(update={"trust_proxy_headers": True})
+    body = {"username": "nobody", "password": "x", "totp": "000000"}
+    noisy = {"X-Forwarded-For": "198.51.100.7"}
+    codes = [
+        (
+            await client.post(
+                f"/operator/api/login?n={i}", json={**body, "username": f"u{i}"}, headers=noisy
+            )
+        ).status_code
+        for i in range(31)
+    ]
+    assert codes[-1] == 429  # the address limit (30 per window)
+    other = await client.post(
+        "/operator/api/login", json=body, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert other.status_code == 401
