@@ -42,6 +42,10 @@ GENESIS = "0" * 64
 ENTRY_FIELDS: tuple[str, ...] = ("seq", "ts", "nonce", "actor", "action", "objects", "prev")
 
 
+CHECKPOINT_TYP = "audit+jwt"
+"""``typ`` of a checkpoint's JWS."""
+
+
 class Action(StrEnum):
     """Every kind of audit entry."""
 
@@ -277,7 +281,7 @@ class AuditChain:
             head = await self.redis.hmget(Keys.AUDIT_HEAD, ["seq", "hash"])
             seq, digest = int(head[0] or 0), head[1] or GENESIS
         now = time.time()
-        jws = self.signer.sign_jws({"seq": seq, "hash": digest, "ts": int(now)}, typ="audit+jwt")
+        jws = self.signer.sign_jws({"seq": seq, "hash": digest, "ts": int(now)}, typ=CHECKPOINT_TYP)
         event = Event("system", Action.CHECKPOINT, {"seq": str(seq), "hash": digest, "jws": jws})
         writes = [Write("HSET", Keys.AUDIT_HEAD, ("cp_seq", seq, "cp_ts", now))]
         appended = await self._append_once(event, writes, (), ())

@@ -19,7 +19,14 @@ from typing import IO, Any
 
 import redis.asyncio as aioredis
 
-from consent.audit import GENESIS, Action, MalformedEntry, entry_hash, parse_entry
+from consent.audit import (
+    CHECKPOINT_TYP,
+    GENESIS,
+    Action,
+    MalformedEntry,
+    entry_hash,
+    parse_entry,
+)
 from consent.signing import JwsVerifier, SignatureError
 from federation.storage.keys import Keys
 
@@ -119,7 +126,8 @@ class _Walker:
         if self.verifier is None:
             return None
         try:
-            claims = self.verifier.verify_jws(str(entry["objects"].get("jws", "")))
+            jws = str(entry["objects"].get("jws", ""))
+            claims = self.verifier.verify_jws(jws, typ=CHECKPOINT_TYP)
         except SignatureError as exc:
             return Problem(seq, stream_id, f"checkpoint signature does not verify ({exc})")
         sealed_seq, sealed_hash = claims.get("seq"), claims.get("hash")

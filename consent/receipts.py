@@ -158,5 +158,6 @@ def issue_receipt(
 
 
 def verify_receipt(token: str, verifier: JwsVerifier) -> dict[str, Any]:
-    """The receipt inside ``token`` if its signature verifies (else ``SignatureError``)."""
-    return verifier.verify_jws(token)
+    """The receipt inside ``token`` if its signature verifies and it is typed as a receipt
+    (else ``SignatureError``)."""
+    return verifier.verify_jws(token, typ=RECEIPT_TYP)

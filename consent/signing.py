@@ -38,8 +38,10 @@ class JwsSigner(Protocol):
 class JwsVerifier(Protocol):
     """Verifies a compact JWS and returns its JSON payload."""
 
-    def verify_jws(self, token: str) -> dict[str, Any]:
-        """Return the payload or raise :class:`SignatureError`."""
+    def verify_jws(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
+        """Return the payload or raise :class:`SignatureError`; with ``typ``, the header's
+        ``typ`` must be exactly that (RFC 8725 §3.11: one kind of token never passes for
+        another, e.g. an ID token for a receipt)."""
         ...
 
 
@@ -67,9 +69,11 @@ class JwksVerifier:
         self._jwks = json.loads(jwks) if isinstance(jwks, str) else jwks
         self._algorithms = list(algorithms)
 
-    def verify_jws(self, token: str) -> dict[str, Any]:
+    def verify_jws(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
         try:
-            _header, claims = decode_jwt(token, self._jwks, algorithms=self._algorithms)
+            header, claims = decode_jwt(token, self._jwks, algorithms=self._algorithms)
         except Exception as exc:  # any decode failure is a bad signature to our callers
             raise SignatureError(f"{type(exc).__name__}: {exc}") from exc
+        if typ is not None and header.get("typ") != typ:
+            raise SignatureError(f"typ is {header.get('typ')!r}, not {typ!r}")
         return dict(claims)

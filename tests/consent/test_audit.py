@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -175,6 +176,21 @@ async def test_a_head_whose_seq_is_not_a_number_is_named(
     await redis.hset(Keys.AUDIT_HEAD, "seq", "three")
     code, out = _verify_cli(redis_server, jwks_file)
     assert code == 1 and "the head's seq is not a number" in out and "Traceback" not in out
+
+
+class _UntypedSigner(KeySetSigner):
+    """The bridge's own key, but every token typed ``JWT`` (what an ID token carries)."""
+
+    def sign_jws(self, payload: dict[str, Any], *, typ: str = "JWT") -> str:
+        return super().sign_jws(payload, typ="JWT")
+
+
+async def test_a_checkpoint_typed_as_another_kind_of_token_fails(
+    redis: aioredis.Redis, keyset: KeySet, redis_server: RedisServer, jwks_file: Path
+) -> None:
+    await _fill(AuditChain(redis, _UntypedSigner(keyset), checkpoint_every=5), 6)
+    code, out = _verify_cli(redis_server, jwks_file)
+    assert code == 1 and "checkpoint signature does not verify" in out and "typ" in out
 
 
 async def test_checkpoint_signed_by_another_key_fails(

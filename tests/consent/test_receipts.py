@@ -114,6 +114,17 @@ def test_signed_receipt_verifies_with_the_published_jwks(keyset: KeySet) -> None
         verify_receipt(token, other)
 
 
+def test_a_token_of_another_type_never_passes_for_a_receipt(keyset: KeySet) -> None:
+    """Same key, receipt-shaped claims, but typed as something else (an ID token's
+    ``JWT``, an audit checkpoint): refused (RFC 8725 §3.11)."""
+    receipt = build_receipt(grant().record, issuer="https://bridge.example.hk")
+    verifier = JwksVerifier(keyset.public_jwks())
+    for typ in ("JWT", "audit+jwt"):
+        token = KeySetSigner(keyset).sign_jws(receipt, typ=typ)
+        with pytest.raises(SignatureError, match="typ"):
+            verify_receipt(token, verifier)
+
+
 def test_openssl_verifies_the_receipt_outside_python(keyset: KeySet, tmp_path: Path) -> None:
     token = issue_receipt(grant().record, KeySetSigner(keyset), issuer="https://b.example.hk")
     jwk = keyset.public_jwks()["keys"][0]
