@@ -21,6 +21,7 @@ from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
+    REQUEST_TOO_LARGE,
     UNAVAILABLE,
     NonRedirectableError,
 )
@@ -130,6 +131,7 @@ NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
     INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
     CSRF_FAILED: ErrorKind.CSRF_FAILED,
     UNAVAILABLE: ErrorKind.SERVER_ERROR,
+    REQUEST_TOO_LARGE: ErrorKind.REQUEST_TOO_LARGE,
 }
 """``NonRedirectableError.kind`` → page; any other kind is ``invalid_request``."""
 

@@ -50,6 +50,8 @@ INVALID_REDIRECT_URI = "invalid_redirect_uri"
 """``NonRedirectableError.kind``: the ``redirect_uri`` is missing or not registered."""
 INVALID_REQUEST = "invalid_request"
 """``NonRedirectableError.kind``: anything else (e.g. an unusable PAR ``request_uri``)."""
+REQUEST_TOO_LARGE = "request_too_large"
+"""``NonRedirectableError.kind``: the request's body is over its bound (413)."""
 UNAVAILABLE = "unavailable"
 """``NonRedirectableError.kind``: the bridge's storage did not answer (503)."""
 

@@ -42,6 +42,7 @@ from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
+    REQUEST_TOO_LARGE,
     NonRedirectableError,
 )
 from federation.oidc.provider import OidcProvider
@@ -67,7 +68,7 @@ or bound to another session."""
 
 def refused(description: str, kind: str = INVALID_REQUEST) -> NonRedirectableError:
     """A logout error shown to the person as a page (never redirected)."""
-    status = 403 if kind == CSRF_FAILED else 400
+    status = {CSRF_FAILED: 403, REQUEST_TOO_LARGE: 413}.get(kind, 400)
     return NonRedirectableError("invalid_request", description, status, kind=kind)
 
 

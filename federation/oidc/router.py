@@ -33,6 +33,8 @@ from federation.oidc.authorize import error_redirect, redirect_for, validate_aut
 from federation.oidc.client_auth import authenticate_client
 from federation.oidc.discovery import metadata
 from federation.oidc.errors import (
+    INVALID_REQUEST,
+    REQUEST_TOO_LARGE,
     UNAVAILABLE,
     NonRedirectableError,
     OAuthError,
@@ -110,7 +112,8 @@ async def _logout_params(request: Request) -> dict[str, str]:
     except ParamError as exc:
         raise logout_refused(str(exc)) from exc
     except OAuthError as exc:
-        raise logout_refused(exc.description) from exc
+        kind = REQUEST_TOO_LARGE if exc.status_code == 413 else INVALID_REQUEST
+        raise logout_refused(exc.description, kind) from exc
 
 
 def _pages(request: Request) -> Pages:

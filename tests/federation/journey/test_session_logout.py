@@ -205,3 +205,19 @@ async def test_an_rps_cross_site_form_post_becomes_a_get_that_sees_the_session(
     finally:
         await person.aclose()
     assert not await redis.exists(Keys.session(sid))
+
+
+async def test_an_oversized_logout_is_the_413_page(bridge: Bridge) -> None:
+    person = Person(bridge, "chan-tai-man")
+    try:
+        await signed_in(bridge, person, "rp-es256")
+        big = await person.http.post(
+            bridge.url + "/logout",
+            data={"ui_locales": "en", "padding": "x" * (70 * 1024)},
+            headers={**HTML, "Accept-Language": "en"},
+        )
+    finally:
+        await person.aclose()
+    assert big.status_code == 413 and "location" not in big.headers
+    assert big.headers["content-type"].startswith("text/html")
+    assert "What you sent was too large" in big.text
