@@ -252,13 +252,16 @@ async def export(
     filters: FiltersDep,
     format: Annotated[Literal["csv", "json"], Query()] = "json",
 ) -> Response:
-    """Every matching consent (up to 10,000) as a download."""
-    body, _count = await service.export(session, filters.query, format)
+    """Every matching consent (up to 10,000) as a download. ``X-Export-Truncated: true``
+    (and ``meta.truncated`` in JSON) says there were more: narrow the filters."""
+    body, _count, truncated = await service.export(session, filters.query, format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-    disposition = f'attachment; filename="consents.{format}"'
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": disposition, **NO_STORE}
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="consents.{format}"',
+        "X-Export-Truncated": str(truncated).lower(),
+        **NO_STORE,
+    }
+    return Response(body, media_type=media, headers=headers)
 
 
 @router.get(

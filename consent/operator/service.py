@@ -25,6 +25,8 @@ from consent.store import ConsentQuery, Page
 from federation.crypto.sm3 import sm3
 
 EXPORT_LIMIT = 10_000
+EXPORT_PAGE_BUDGET = 50
+"""Store pages one export may read (each examines a bounded slice of the index)."""
 
 
 class OperatorError(Exception):
@@ -147,28 +149,45 @@ class OperatorService:
             consent_id, operator=session.operator.username, reason=reason
         )
 
-    async def export(self, session: Session, query: ConsentQuery, fmt: str) -> tuple[str, int]:
-        """Every matching record (up to ``EXPORT_LIMIT``) as CSV or JSON text."""
+    async def export(
+        self, session: Session, query: ConsentQuery, fmt: str
+    ) -> tuple[str, int, bool]:
+        """Matching records as CSV or JSON text, their count, and whether the export was
+        cut short: at ``EXPORT_LIMIT`` records, or after ``EXPORT_PAGE_BUDGET`` index pages
+        (a filter that rarely matches must not walk the whole index in one request)."""
         await self.require(session, Permission.EXPORT)
         records: list[ConsentRecord] = []
         cursor: str | None = None
-        while len(records) < EXPORT_LIMIT:
+        complete = False
+        for _ in range(EXPORT_PAGE_BUDGET):
             page = await self.s.store.search(query, cursor, min(500, EXPORT_LIMIT - len(records)))
             records.extend(page.items)
-            if page.next_cursor is None:
-                break
             cursor = page.next_cursor
+            complete = cursor is None
+            if complete or len(records) >= EXPORT_LIMIT:
+                break
+        truncated = not complete
         await self.s.chain.append(
             Event(
                 _actor(session),
                 Action.OPERATOR_EXPORTED,
-                {"query_sm3": _query_digest(query), "records": str(len(records)), "format": fmt},
+                {
+                    "query_sm3": _query_digest(query),
+                    "records": str(len(records)),
+                    "format": fmt,
+                    "truncated": str(truncated).lower(),
+                },
             )
         )
         if fmt == "csv":
-            return export.to_csv(records), len(records)
-        meta = {"exported_at": int(time.time()), "by": _actor(session), "count": len(records)}
-        return export.to_json(records, meta), len(records)
+            return export.to_csv(records), len(records), truncated
+        meta = {
+            "exported_at": int(time.time()),
+            "by": _actor(session),
+            "count": len(records),
+            "truncated": truncated,
+        }
+        return export.to_json(records, meta), len(records), truncated
 
     async def audit_status(self, session: Session) -> ChainReport:
         """Verify the whole chain now (hashes, links, checkpoint signatures)."""

@@ -7,6 +7,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from consent.operator import service as operator_service
 from consent.operator.roles import Permission, Role
 from consent.records import Status
 from consent.services import ConsentServices
@@ -184,3 +185,25 @@ async def test_sessions_from_before_a_disable_or_totp_reset_stay_dead(
     assert (await _call(client, Permission.SEARCH, "", headers)).status_code == 200
     await services.accounts.reset_totp("viewer-op")
     assert (await _call(client, Permission.SEARCH, "", headers)).status_code == 401
+
+
+async def test_an_export_says_when_it_was_cut_short(
+    client: httpx.AsyncClient,
+    services: ConsentServices,
+    login_as: LoginAs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for i in range(3):
+        await services.store.save(grant(f"sub-{i}", now=1_700_000_000 + i).record)
+    headers = await login_as(Role.ADMIN)
+    whole = await client.get("/operator/api/export?format=json", headers=headers)
+    assert whole.headers["x-export-truncated"] == "false"
+    assert whole.json()["meta"]["truncated"] is False and len(whole.json()["records"]) == 3
+    monkeypatch.setattr(operator_service, "EXPORT_LIMIT", 2)
+    cut = await client.get("/operator/api/export?format=csv", headers=headers)
+    assert cut.headers["x-export-truncated"] == "true"
+    assert len(cut.text.strip().splitlines()) == 3  # the header and two records
+    monkeypatch.setattr(operator_service, "EXPORT_LIMIT", 10_000)
+    monkeypatch.setattr(operator_service, "EXPORT_PAGE_BUDGET", 0)
+    unread = await client.get("/operator/api/export?format=json", headers=headers)
+    assert unread.headers["x-export-truncated"] == "true" and unread.json()["records"] == []
