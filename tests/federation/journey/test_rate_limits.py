@@ -4,6 +4,8 @@ people and JSON for the server-to-server callback and the polling endpoint."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,6 +19,15 @@ from tests.federation.journey.harness import RelyingParty, bridge_env, build_wit
 
 LIMIT = 2
 HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture(autouse=True)
+async def _clear_of_a_window_edge() -> None:
+    """The limits count in fixed 60-second windows: a test that fills one must not
+    straddle two. Starts at least 15 s before the next edge (waits at most 15 s)."""
+    into = time.time() % 60
+    if into > 45:
+        await asyncio.sleep(60 - into + 0.05)
 
 
 @pytest.fixture
