@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 
 from consent.audit import Action, parse_entry
 from consent.operator.roles import Role
+from consent.operator.sessions import LOGIN_WINDOW_SECONDS
 from consent.services import ConsentServices
 from federation.storage.keys import Keys
 from tests.consent.factories import grant
@@ -25,6 +27,15 @@ def _assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert body["error"] == code
     assert body["error_description"]
     assert "Traceback" not in response.text
+
+
+@pytest.fixture
+async def clear_of_a_login_window_edge() -> None:
+    """Login limits count in fixed windows (``LOGIN_WINDOW_SECONDS``): a test that fills
+    one must not straddle two. Starts at least 20 s before the next edge."""
+    into = time.time() % LOGIN_WINDOW_SECONDS
+    if into > LOGIN_WINDOW_SECONDS - 20:
+        await asyncio.sleep(LOGIN_WINDOW_SECONDS - into + 0.05)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +127,7 @@ async def test_login_needs_the_right_totp_and_rejects_replay(
     _assert_error(await client.post("/operator/api/login", json=body), 400, "invalid_request")
 
 
+@pytest.mark.usefixtures("clear_of_a_login_window_edge")
 async def test_login_is_rate_limited(client: httpx.AsyncClient, services: ConsentServices) -> None:
     await services.accounts.add("alice", PASSWORD, Role.VIEWER)
     body = {"username": "alice", "password": "not the password", "totp": "000000"}
@@ -136,6 +148,7 @@ async def _throttled_audits(services: ConsentServices) -> int:
     )
 
 
+@pytest.mark.usefixtures("clear_of_a_login_window_edge")
 async def test_throttled_logins_are_audited_once_per_window(
     client: httpx.AsyncClient, services: ConsentServices
 ) -> None:
@@ -221,6 +234,7 @@ async def test_a_failed_login_names_only_an_existing_account_in_the_audit_chain(
     assert typed not in str(rows)
 
 
+@pytest.mark.usefixtures("clear_of_a_login_window_edge")
 async def test_behind_a_trusted_proxy_each_address_has_its_own_login_limit(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
