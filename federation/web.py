@@ -119,7 +119,7 @@ class RequestContextMiddleware:
                     raise RequestBodyTooLarge
             return message
 
-        if declared is not None and not _within(declared, self.max_body):
+        if declared is not None and not declared_length_within(declared, self.max_body):
             await _too_large(scope, request_id, send_with_headers)
             request_id_var.reset(token)
             return
@@ -156,8 +156,14 @@ support.</p>
 """What people see when the app has no pages to render the error page with."""
 
 
-def _within(declared: bytes, limit: int) -> bool:
+def declared_length_within(declared: str | bytes, limit: int) -> bool:
+    """Whether a ``Content-Length`` value is a plain decimal number no larger than
+    ``limit`` (anything else — a list, a sign, non-ASCII digits such as ``²`` — is not)."""
     text = declared.strip()
+    if isinstance(text, str):
+        if not text.isascii():
+            return False
+        text = text.encode("ascii")
     return text.isdigit() and len(text) <= 18 and int(text) <= limit
 
 

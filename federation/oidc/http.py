@@ -18,6 +18,7 @@ from starlette.datastructures import ImmutableMultiDict
 from federation.logs import request_id_var
 from federation.oidc.errors import OAuthError, invalid_request
 from federation.oidc.params import MAX_PARAMS, ParamError, collect
+from federation.web import declared_length_within
 
 MAX_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -44,17 +45,12 @@ class BodyTooLarge(Exception):
     """The request body is over the caller's bound: answer 413 (RFC 9110 §15.5.14)."""
 
 
-def _declared_within(declared: str, limit: int) -> bool:
-    text = declared.strip()
-    return text.isascii() and text.isdigit() and len(text) <= 18 and int(text) <= limit
-
-
 async def bounded_body(request: Request, limit: int) -> bytes:
     """At most ``limit`` bytes of the body, or :class:`BodyTooLarge`: a ``Content-Length``
     over the bound (or not a decimal number) is refused before anything is read, and a
     body without one (chunked) is read only until it passes the bound."""
     declared = request.headers.get("content-length")
-    if declared is not None and not _declared_within(declared, limit):
+    if declared is not None and not declared_length_within(declared, limit):
         raise BodyTooLarge
     chunks, size = [], 0
     async for chunk in request.stream():
