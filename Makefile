@@ -13,6 +13,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@scripts/system-deps.sh test
+	@scripts/node-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

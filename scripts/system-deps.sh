@@ -18,6 +18,7 @@ have_cmd redis-server || need+=(redis-server)
 if [ "$target" = "test" ]; then
   have_cmd chromium || need+=(chromium)
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
+  have_cmd npm || need+=(nodejs npm)
 fi
 
 if [ "${#need[@]}" -eq 0 ]; then
