@@ -109,9 +109,15 @@ class DemoRelyingParty:
         return self._metadata[1]
 
     async def jwks(self, *, refresh: bool = False) -> dict[str, Any]:
-        """The bridge's JWK Set (refetched on demand, e.g. after key rotation)."""
+        """The bridge's keys (refetched on demand, e.g. after key rotation): ``jwks_uri``
+        holds the IANA-registered ones, ``sm2_jwks_uri`` the SM2 ones (docs/oidc.md)."""
         if self._jwks is None or refresh:
-            self._jwks = await self._get_json((await self.metadata())["jwks_uri"])
+            metadata = await self.metadata()
+            keys: list[Any] = []
+            for member in ("jwks_uri", "sm2_jwks_uri"):
+                if member in metadata:
+                    keys += (await self._get_json(metadata[member])).get("keys", [])
+            self._jwks = {"keys": keys}
         return self._jwks
 
     async def start_login(

@@ -27,6 +27,7 @@ ENDPOINTS = {
     "token_endpoint": "/token",
     "userinfo_endpoint": "/userinfo",
     "jwks_uri": "/jwks",
+    "sm2_jwks_uri": "/jwks/sm2",
     "registration_endpoint": "/register",
     "revocation_endpoint": "/revoke",
     "introspection_endpoint": "/introspect",

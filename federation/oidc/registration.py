@@ -2,9 +2,11 @@
 ``IDBRIDGE_INITIAL_ACCESS_TOKEN``); disabled when none is configured.
 
 Metadata follow RFC 7591 §2 and OIDC Registration §2, with the bridge's consent texts as
-extensions: ``purposes`` and ``processing_method`` are objects with ``zh-HK``, ``zh-CN`` and
-``en`` members; ``client_name`` may be one string or language-tagged (``client_name#zh-HK``,
-§2.2). The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
+extensions. ``client_name``, ``purposes`` and ``processing_method`` are human-readable
+(§2.2): language-tagged members ``purposes#zh-HK``, ``purposes#zh-CN``, ``purposes#en``, an
+untagged one being the default for a language not given; the older JSON-object form
+(``{"zh-HK": …, "zh-CN": …, "en": …}``) is accepted too. Responses echo them as §2.2
+members only (an untagged string in English plus the three tagged ones). The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
 Clients are persisted in Redis (``Keys.client``, durable). No RFC 7592 management API.
 
 What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything
@@ -104,14 +106,63 @@ def check_initial_access_token(provider: OidcProvider, authorization: str | None
         raise bearer_error("invalid_token", "a valid initial access token is required", 401)
 
 
-def _texts(metadata: dict[str, Any], name: str) -> Any:
-    tagged = {
-        lang: metadata.pop(f"{name}#{lang}") for lang in LANGUAGES if f"{name}#{lang}" in metadata
-    }
+LANGUAGE_TAGS = {
+    "zh-hk": "zh-HK",
+    "zh-hant-hk": "zh-HK",
+    "zh-cn": "zh-CN",
+    "zh-hans-cn": "zh-CN",
+    "en": "en",
+}
+"""BCP 47 tags (matched case-insensitively, RFC 5646 §2.1.1) → the consent page's languages."""
+
+ECHO_DEFAULT = "en"
+"""The language of the untagged member in responses (the pages' fallback language)."""
+
+
+def _texts_form(name: str) -> str:
+    """How a text is registered, for the error that names a missing one."""
+    tags = ", ".join(f"{name}#{lang}" for lang in LANGUAGES)
+    return (
+        f"{name} is required in {', '.join(LANGUAGES)}: as language-tagged string members "
+        f"{tags} (RFC 7591 §2.2; an untagged {name} is the default for a language not given)"
+        f', or as one object {{"zh-HK": …, "zh-CN": …, "en": …}}'
+    )
+
+
+def _texts(metadata: dict[str, Any], name: str) -> dict[str, str]:
+    """One person-facing text in the three languages, from RFC 7591 §2.2 members
+    (``name``, ``name#zh-HK``, …) or the older JSON-object form; tags of other languages
+    are ignored. ``invalid_client_metadata`` naming the fields if a language is missing."""
+    tagged: dict[str, Any] = {}
+    for key in [k for k in metadata if k.partition("#")[0] == name and "#" in k]:
+        value = metadata.pop(key)
+        lang = LANGUAGE_TAGS.get(key.partition("#")[2].lower())
+        if lang is not None:
+            tagged[lang] = value
     value = metadata.get(name)
-    if isinstance(value, str):
-        return {lang: tagged.get(lang, value) for lang in LANGUAGES}
-    return value if value is not None else (tagged or None)
+    if isinstance(value, dict):
+        merged: dict[str, Any] = {**value, **tagged}
+    elif isinstance(value, str) and value:
+        merged = {lang: tagged.get(lang, value) for lang in LANGUAGES}
+    elif value is None:
+        merged = tagged
+    else:
+        raise OAuthError("invalid_client_metadata", _texts_form(name))
+    if any(not isinstance(merged.get(lang), str) or not merged[lang] for lang in LANGUAGES):
+        raise OAuthError("invalid_client_metadata", _texts_form(name))
+    return merged
+
+
+def tagged_texts(response: dict[str, Any]) -> dict[str, Any]:
+    """``response`` with each person-facing text as RFC 7591 §2.2 members: one untagged
+    string (the :data:`ECHO_DEFAULT` language) and ``name#zh-HK``/``#zh-CN``/``#en`` —
+    never the JSON-object form, where clients expect a string."""
+    for name in _TEXTS:
+        texts = response.pop(name, None)
+        if isinstance(texts, dict):
+            response[name] = texts[ECHO_DEFAULT]
+            response.update({f"{name}#{lang}": texts[lang] for lang in LANGUAGES})
+    return response
 
 
 def _client_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +250,7 @@ async def register_client(
         raise OAuthError(error, "invalid metadata: " + ", ".join(fields or ["jwks"])) from exc
     _check_policy(provider, client)
     await provider.clients.register(redis, client)
-    response = client.public_metadata()
+    response = tagged_texts(client.public_metadata())
     response.pop("mapping_profile", None)
     response.update(client_id_issued_at=provider.clock(), response_types=["code"])
     if secret:

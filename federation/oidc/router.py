@@ -62,6 +62,7 @@ from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
 from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
+from federation.oidc.signing import split_jwks
 from federation.oidc.token import token_response
 from federation.oidc.userinfo import bearer_token, userinfo
 from federation.pages import Pages
@@ -165,12 +166,20 @@ def oidc_router(
             return error_json(OAuthError("temporarily_unavailable", "try again later", 503))
 
     @router.get("/.well-known/openid-configuration", include_in_schema=False)
+    @router.get("/.well-known/oauth-authorization-server", include_in_schema=False)
     async def discovery() -> JSONResponse:
+        # one document for OIDC Discovery 1.0 §4 and RFC 8414 §3 (issuer without a path)
         return JSONResponse(metadata(provider), headers={"Cache-Control": "max-age=300"})
 
     @router.get("/jwks", include_in_schema=False)
     async def jwks() -> JSONResponse:
-        return JSONResponse(provider.signer.public_jwks(), headers={"Cache-Control": "max-age=300"})
+        standard, _ = split_jwks(provider.signer.public_jwks())
+        return JSONResponse(standard, headers={"Cache-Control": "max-age=300"})
+
+    @router.get("/jwks/sm2", include_in_schema=False)
+    async def jwks_sm2() -> JSONResponse:
+        _, sm2 = split_jwks(provider.signer.public_jwks())
+        return JSONResponse(sm2, headers={"Cache-Control": "max-age=300"})
 
     @router.api_route(
         "/authorize",
@@ -241,7 +250,9 @@ def oidc_router(
                 "application/x-www-form-urlencoded"
             ):
                 form = await form_dict(request)
-            token_value = bearer_token(request.headers.get("authorization"), form)
+            token_value = bearer_token(
+                request.headers.get("authorization"), form, request.query_params
+            )
             return json_no_store(await userinfo(provider, _redis(request), token_value))
 
         return await guarded(request, handle)

@@ -47,6 +47,34 @@ class TokenSigner(Protocol):
         ...
 
 
+IANA_CURVES = {
+    "EC": frozenset({"P-256", "P-384", "P-521", "secp256k1"}),
+    "OKP": frozenset({"Ed25519", "Ed448", "X25519", "X448"}),
+}
+"""Curves registered in IANA's "JSON Web Key Elliptic Curve" registry (RFC 7518 §7.6,
+RFC 8037 §5, RFC 8812 §4.2), by ``kty``. ``SM2`` is not registered."""
+
+
+def is_registered_key(jwk: Mapping[str, Any]) -> bool:
+    """True if every stock JOSE library can read ``jwk``: an ``RSA`` key, or an ``EC``/``OKP``
+    key on a curve in :data:`IANA_CURVES` (RFC 7517 §4.1, RFC 7518 §6)."""
+    kty = jwk.get("kty")
+    if kty == "RSA":
+        return True
+    return jwk.get("crv") in IANA_CURVES.get(str(kty), frozenset())
+
+
+def split_jwks(jwks: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the ``jwks_uri`` document, the ``sm2_jwks_uri`` document): the registered keys, and
+    the rest (the ``crv: SM2`` keys). Stock libraries that refuse a whole set for one key
+    they do not know (joserfc, pyoidc) read the first; SM2 relying parties the second."""
+    keys = list(jwks.get("keys", []))
+    return (
+        {"keys": [k for k in keys if is_registered_key(k)]},
+        {"keys": [k for k in keys if not is_registered_key(k)]},
+    )
+
+
 def half_hash(value: str, alg: str) -> str:
     """OIDC Core §3.1.3.6 ``at_hash``/``c_hash`` for ``alg`` (SM3 for SM2SM3)."""
     return _half_hash(value, alg)

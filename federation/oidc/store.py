@@ -52,6 +52,15 @@ if #h == 0 then return false end
 if redis.call('HEXISTS', KEYS[1], 'used') == 1 then
   return {'used', redis.call('HGET', KEYS[1], 'family')}
 end
+if #ARGV > 1 and redis.call('HGET', KEYS[1], 'client_id') == ARGV[1] then
+  local granted = {}
+  for s in string.gmatch(redis.call('HGET', KEYS[1], 'scope') or '', '%S+') do
+    granted[s] = true
+  end
+  for i = 2, #ARGV do
+    if not granted[ARGV[i]] then return {'invalid_scope'} end
+  end
+end
 redis.call('HSET', KEYS[1], 'used', '1')
 return {'ok', unpack(h)}
 """
@@ -112,7 +121,7 @@ class Consumed:
     """Result of consuming a code or a refresh token."""
 
     status: str
-    """``ok``, ``used`` (replay/reuse) or ``unknown``."""
+    """``ok``, ``used`` (replay/reuse), ``unknown`` or (refresh only) ``invalid_scope``."""
     family: str = ""
     fields: dict[str, str] | None = None
 
@@ -170,9 +179,17 @@ class TokenStore:
         )
         return _consumed(result)
 
-    async def use_refresh(self, token: str) -> Consumed:
-        """Atomically mark a refresh token rotated; a second use reports ``used``."""
-        result = await self._use_refresh(keys=[Keys.refresh_token(digest(token))])
+    async def use_refresh(
+        self, token: str, client_id: str = "", scopes: Sequence[str] = ()
+    ) -> Consumed:
+        """Atomically mark a refresh token rotated; a second use reports ``used``.
+
+        With ``client_id`` and requested ``scopes``: if the token is that client's and a
+        scope exceeds its grant, report ``invalid_scope`` and leave the token as it was
+        (RFC 6749 §6: a refused request changes nothing). A token of another client is
+        still consumed, for the caller to revoke its family."""
+        args = [client_id, *scopes] if scopes else []
+        result = await self._use_refresh(keys=[Keys.refresh_token(digest(token))], args=args)
         return _consumed(result)
 
     async def store_tokens(
@@ -221,6 +238,8 @@ def _consumed(result: Any) -> Consumed:
     if not result:
         return Consumed("unknown")
     status = str(result[0])
+    if status == "invalid_scope":
+        return Consumed(status)
     if status == "used":
         return Consumed("used", family=str(result[1] or ""))
     fields = _pairs(list(result[1:]))

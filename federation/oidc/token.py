@@ -9,7 +9,8 @@ by another). The protocol rules are the same; ``docs/oidc.md`` explains the choi
   revokes its whole token family; ``exp`` (≤ 60 s), ``client_id`` and ``redirect_uri``
   checked; PKCE S256 verified; consent still active.
 - ``refresh_token``: rotation (a new refresh token each time, the old one marked used);
-  reuse of a used one revokes the family; scope may only narrow, and only for the new
+  reuse of a used one revokes the family; a request refused for its ``scope`` leaves the
+  token unused (§6: a refused grant request changes nothing); scope may only narrow, and only for the new
   access token: the new refresh token keeps the original grant's scope (§6: the refreshed
   grant is the original one), so a later refresh may ask for all of it again.
 
@@ -117,7 +118,11 @@ async def _refresh_token(
     if not presented:
         raise invalid_request("refresh_token is required")
     store = provider.store(redis)
-    consumed = await store.use_refresh(presented)
+    asked = split_spaces(form.get("scope"))
+    # the scope is checked before the token is consumed: a refused request changes nothing
+    consumed = await store.use_refresh(presented, client.client_id, asked)
+    if consumed.status == "invalid_scope":
+        raise OAuthError("invalid_scope", "scope exceeds the original grant")
     if consumed.status == "used":
         await store.revoke_family(consumed.family)
         raise invalid_grant("refresh_token was already used; its token family is revoked")
@@ -133,8 +138,8 @@ async def _refresh_token(
         unseal(record["grant"], presented, Keys.refresh_token(digest(presented)))
     )
     granted = split_spaces(record["scope"])
-    requested = split_spaces(form.get("scope")) or granted
-    if set(requested) - set(granted):
+    requested = asked or granted
+    if set(requested) - set(granted):  # checked by use_refresh already; kept as a guard
         raise OAuthError("invalid_scope", "scope exceeds the original grant")
     try:
         await _require_consent(provider, redis, grant)

@@ -1,5 +1,5 @@
 """UserInfo endpoint (OIDC Core §5.3) with bearer tokens per RFC 6750 §2.1 (header) and
-§2.2 (form body of a POST); never both (§2). Errors carry ``WWW-Authenticate`` (§3).
+§2.2 (form body of a POST); never more than one method, never the URI query (§2, §2.3). Errors carry ``WWW-Authenticate`` (§3).
 
 Returns ``sub`` and only the claims granted at consent (stored with the access token);
 a token whose consent was withdrawn is ``invalid_token``.
@@ -20,17 +20,34 @@ from federation.oidc.store import digest
 from federation.storage.keys import Keys
 
 
-def bearer_token(authorization: str | None, form: Mapping[str, str] | None) -> str:
-    """The access token from the header or the form body; exactly one method (RFC 6750 §2)."""
+def bearer_token(
+    authorization: str | None,
+    form: Mapping[str, str] | None,
+    query: Mapping[str, str] | None = None,
+) -> str:
+    """The access token from the header or the form body; exactly one method (RFC 6750 §2).
+
+    - a token in more than one place (header, body, URI query) is ``invalid_request`` (400);
+    - a token in the URI query alone (§2.3, which a server MAY support) is not accepted
+      either (``invalid_request``): it ends up in logs and browser history;
+    - no token, or an ``Authorization`` scheme other than Bearer (e.g. ``Basic``), is a 401
+      challenge without an error code (§3.1: the client used an unsupported method);
+    - ``Bearer`` without a value is malformed: ``invalid_request`` (400)."""
     from_header = None
     if authorization:
         scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise bearer_error("invalid_request", "malformed Authorization header", 400)
-        from_header = value.strip()
+        if scheme.lower() == "bearer":
+            if not value.strip():
+                raise bearer_error("invalid_request", "malformed Authorization header", 400)
+            from_header = value.strip()
     from_body = (form or {}).get("access_token")
-    if from_header and from_body:
+    from_query = (query or {}).get("access_token")
+    if sum(1 for given in (from_header, from_body, from_query) if given) > 1:
         raise bearer_error("invalid_request", "token given in more than one way", 400)
+    if from_query:
+        raise bearer_error(
+            "invalid_request", "send the access token in the Authorization header", 400
+        )
     token = from_header or from_body
     if not token:
         raise bearer_error("", "", 401)

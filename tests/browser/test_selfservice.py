@@ -435,7 +435,7 @@ def test_downloads_arrive_with_their_type_and_parse(
     _, page, consent_id = _signed_in_list(
         open_context, stack, "tsang-chi-chuen", lang, **context_options
     )
-    jwks = page.request.get(f"{stack.ports.issuer}/jwks").json()
+    jwks = page.request.get(f"{stack.ports.issuer}/jwks/sm2").json()  # sm2_jwks_uri
 
     name, body = _download(page, en.text("selfservice.receipt_jws"))
     assert name == f"consent-receipt-{consent_id}.jws"

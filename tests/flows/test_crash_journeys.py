@@ -247,7 +247,7 @@ async def test_acknowledged_consents_survive_sigkill(stack: Stack, target: str) 
     finally:
         await redis.aclose()
     jwks = stack.env["IDBRIDGE_DATA_DIR"] + "/published-jwks.json"
-    Path(jwks).write_text(json.dumps(httpx.get(stack.url + "/jwks").json()))
+    Path(jwks).write_text(json.dumps(httpx.get(stack.url + "/jwks/sm2").json()))
     verified = subprocess.run(
         [str(REPO / ".venv/bin/idbridge"), "audit", "verify", "--redis-url", stack.redis.url,
          "--jwks", jwks],

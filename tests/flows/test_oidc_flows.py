@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from authlib.oidc.core import CodeIDToken
 from cryptography.hazmat.primitives import hashes
 from fastapi import FastAPI
-from joserfc import jws, jwt
+from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from federation.crypto.encoding import raw_to_der
@@ -64,8 +64,8 @@ async def run_code_flow(
     token = await rp.fetch_token(
         f"{ISSUER}/token", authorization_response=redirect, code_verifier=verifier
     )
-    jwks = (await http.get("/jwks")).json()
-    if alg == "SM2SM3":  # joserfc's KeySet cannot import SM2 JWKs; use our importer
+    jwks = (await http.get("/jwks/sm2" if alg == "SM2SM3" else "/jwks")).json()
+    if alg == "SM2SM3":  # the sm2_jwks_uri set, read with our importer (joserfc has no SM2)
         header, payload = decode_jwt(token["id_token"], jwks, algorithms=[alg])
         sm3_left = hashes.Hash(hashes.SM3())
         sm3_left.update(token["access_token"].encode())
@@ -73,10 +73,8 @@ async def run_code_flow(
         assert payload["at_hash"] == expected  # at_hash is the left half of SM3
         params = {"nonce": nonce, "client_id": client_id}
     else:
-        # A plain joserfc RP cannot import the SM2 JWKs (unknown crv): it picks the key by kid.
-        kid = jws.extract_compact(token["id_token"].encode()).headers()["kid"]
-        mine = KeySet.import_key_set({"keys": [k for k in jwks["keys"] if k["kid"] == kid]})
-        decoded = jwt.decode(token["id_token"], mine, algorithms=[alg])
+        # a plain joserfc RP imports the whole jwks_uri set: it holds no SM2 key
+        decoded = jwt.decode(token["id_token"], KeySet.import_key_set(jwks), algorithms=[alg])
         header, payload = dict(decoded.header), dict(decoded.claims)
         params = {"nonce": nonce, "client_id": client_id, "access_token": token["access_token"]}
     assert header["alg"] == alg and header["kid"]

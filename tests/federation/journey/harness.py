@@ -192,6 +192,7 @@ def bridge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         app, settings = build_with_env(env)
         with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
             jwks = httpx.get(f"{srv.url}/jwks").json()
+            jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
 
 

@@ -43,7 +43,7 @@ async def test_each_session_is_told_and_all_at_once(
     receiver.together = 2  # 200 only when both tokens are in flight together
     await OidcGrantRevoker(provider, redis).revoke_for(PERSON, "rp-sm2", reason="test")
     assert receiver.statuses == [200, 200]
-    jwks = (await http.get("/jwks")).json()
+    jwks = (await http.get("/jwks/sm2")).json()  # sm2_jwks_uri
     told = {decode_jwt(t, jwks, algorithms=["SM2SM3"])[1]["sid"] for t in receiver.tokens}
     assert told == sids
 

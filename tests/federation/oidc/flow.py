@@ -92,6 +92,7 @@ async def redeem(
 async def id_token_claims(http: httpx.AsyncClient, id_token: str) -> dict[str, Any]:
     """Verify an ID token against the published JWKS (any of our algs) and return claims."""
     jwks = (await http.get("/jwks")).json()
+    jwks["keys"] += (await http.get("/jwks/sm2")).json()["keys"]
     _, claims = decode_jwt(id_token, jwks, algorithms=["SM2SM3", "ES256", "RS256"])
     return claims
 

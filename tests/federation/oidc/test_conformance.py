@@ -56,8 +56,17 @@ async def test_oidcc_discovery_issuer_matches(http: httpx.AsyncClient) -> None:
 async def test_oidcc_discovery_jwks(http: httpx.AsyncClient) -> None:
     doc = (await http.get("/.well-known/openid-configuration")).json()
     jwks = (await http.get(doc["jwks_uri"].removeprefix(ISSUER))).json()
-    algs = {key["alg"] for key in jwks["keys"]}
-    assert {"SM2SM3", "ES256", "RS256"} <= algs
+    sm2 = (await http.get(doc["sm2_jwks_uri"].removeprefix(ISSUER))).json()
+    # jwks_uri: only IANA-registered key types and curves; SM2 at the advertised sm2_jwks_uri
+    assert {key["alg"] for key in jwks["keys"]} == {"ES256", "RS256"}
+    assert {(key["kty"], key.get("crv")) for key in jwks["keys"]} == {
+        ("EC", "P-256"),
+        ("RSA", None),
+    }
+    assert {(key["kty"], key["crv"], key["alg"]) for key in sm2["keys"]} == {
+        ("EC", "SM2", "SM2SM3")
+    }
+    jwks["keys"] += sm2["keys"]
     for key in jwks["keys"]:
         assert key["kid"] and key["use"] == "sig"
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)  # public parts only

@@ -31,7 +31,7 @@ BYE = "https://gd.example.cn/bye"
 async def _verify_logout_token(
     http: httpx.AsyncClient, token: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    jwks = (await http.get("/jwks")).json()
+    jwks = (await http.get("/jwks/sm2")).json()  # sm2_jwks_uri
     return decode_jwt(token, jwks, algorithms=["SM2SM3"])
 
 

@@ -37,8 +37,9 @@ async def test_registered_client_completes_a_flow(
     body = response.json()
     client_id, secret = body["client_id"], body["client_secret"]
     assert len(base64.urlsafe_b64decode(secret + "=")) >= 32  # ≥ 256 bits
-    assert body["client_name"]["en"] == "Dynamic service"
-    assert body["client_name"]["zh-HK"] == "動態服務"
+    # RFC 7591 §2.2: a string plus language-tagged members, never a JSON object
+    assert body["client_name"] == body["client_name#en"] == "Dynamic service"
+    assert body["client_name#zh-HK"] == "動態服務"
     assert "client_secret_digest" not in body
     stored = await redis.get(Keys.client(client_id))
     assert stored and secret not in stored

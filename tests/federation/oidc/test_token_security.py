@@ -326,4 +326,6 @@ async def test_malformed_credentials_and_bearer_usage(http: httpx.AsyncClient) -
     none = await http.get("/userinfo")
     assert none.status_code == 401 and none.headers["www-authenticate"] == 'Bearer realm="idbridge"'
     scheme = await http.get("/userinfo", headers={"Authorization": "Token abc"})
-    assert scheme.status_code == 400
+    # RFC 6750 §3.1: an unsupported method is a challenge without an error code
+    assert scheme.status_code == 401
+    assert scheme.headers["www-authenticate"] == 'Bearer realm="idbridge"'
