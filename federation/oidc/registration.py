@@ -6,7 +6,8 @@ extensions. ``client_name``, ``purposes`` and ``processing_method`` are human-re
 (§2.2): language-tagged members ``purposes#zh-HK``, ``purposes#zh-CN``, ``purposes#en``, an
 untagged one being the default for a language not given; the older JSON-object form
 (``{"zh-HK": …, "zh-CN": …, "en": …}``) is accepted too. Responses echo them as §2.2
-members only (an untagged string in English plus the three tagged ones). The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
+members only (an untagged string in English plus the three tagged ones).
+The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
 Clients are persisted in Redis (``Keys.client``, durable). No RFC 7592 management API.
 
 What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything

@@ -10,9 +10,10 @@ by another). The protocol rules are the same; ``docs/oidc.md`` explains the choi
   checked; PKCE S256 verified; consent still active.
 - ``refresh_token``: rotation (a new refresh token each time, the old one marked used);
   reuse of a used one revokes the family; a request refused for its ``scope`` leaves the
-  token unused (§6: a refused grant request changes nothing); scope may only narrow, and only for the new
-  access token: the new refresh token keeps the original grant's scope (§6: the refreshed
-  grant is the original one), so a later refresh may ask for all of it again.
+  token unused (§6: a refused grant request changes nothing); scope may only narrow, and
+  only for the new access token: the new refresh token keeps the original grant's scope
+  (§6: the refreshed grant is the original one), so a later refresh may ask for all of it
+  again.
 
 Access and refresh tokens are opaque random strings stored by SM3 digest (why: see
 ``docs/oidc.md``). Responses carry ``Cache-Control: no-store``.

@@ -1,5 +1,6 @@
 """UserInfo endpoint (OIDC Core §5.3) with bearer tokens per RFC 6750 §2.1 (header) and
-§2.2 (form body of a POST); never more than one method, never the URI query (§2, §2.3). Errors carry ``WWW-Authenticate`` (§3).
+§2.2 (form body of a POST); never more than one method, never the URI query (§2, §2.3).
+Errors carry ``WWW-Authenticate`` (§3).
 
 Returns ``sub`` and only the claims granted at consent (stored with the access token);
 a token whose consent was withdrawn is ``invalid_token``.
