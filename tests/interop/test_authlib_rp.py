@@ -19,10 +19,8 @@ from tests.federation.journey.harness import (
     query,
     rp_client,
 )
-from tests.interop.harness import Bridge, interop_bridge, log_in, register, secret_of
+from tests.interop.harness import Bridge, log_in, register, secret_of
 from tests.interop.starlette_rp import relying_party
-
-__all__ = ["interop_bridge"]
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.federation.journey.harness import CLIENTS, RP_BYE, Person
-from tests.interop.harness import RP_REDIRECT, Bridge, interop_bridge, log_in, node, secret_of
-
-__all__ = ["interop_bridge"]
+from tests.interop.harness import RP_REDIRECT, Bridge, log_in, node, secret_of
 
 
 @pytest.mark.parametrize("client_id", ["rp-es256", "rp-rs256"])

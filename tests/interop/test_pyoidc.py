@@ -10,12 +10,10 @@ from tests.interop.harness import (
     INITIAL_ACCESS_TOKEN,
     TEXTS,
     Bridge,
-    interop_bridge,
     log_in,
 )
+from tests.interop.idpyoidc_rp import begin, finish, rp_handler
 from tests.interop.pyoidc_rp import PyoidcRelyingParty
-
-__all__ = ["interop_bridge"]
 
 REDIRECT = "http://127.0.0.1:9/pyoidc/cb"
 
@@ -35,3 +33,23 @@ async def test_pyoidc_registers_and_logs_a_person_in(interop_bridge: Bridge) -> 
     claims, userinfo = rp.callback(callback, state, verifier)
     assert claims["iss"] == interop_bridge.url and claims["aud"] == [registered["client_id"]]
     assert userinfo["sub"] == claims["sub"] and userinfo["name"]
+
+
+async def test_idpyoidc_registers_and_logs_a_person_in(interop_bridge: Bridge) -> None:
+    redirect = "http://127.0.0.1:9/idpyoidc/cb"
+    handler = rp_handler(interop_bridge.url, redirect)
+    url = begin(handler, TEXTS, INITIAL_ACCESS_TOKEN)
+    client = handler.issuer2rp[interop_bridge.url]
+    registered = client.get_context().registration_response
+    assert registered["purposes#en"] == TEXTS["purposes#en"]
+    assert registered["id_token_signed_response_alg"] == "RS256"
+    person = Person(interop_bridge, "chan-tai-man")
+    try:
+        callback = await log_in(person, url, stop_at=redirect)
+    finally:
+        await person.aclose()
+    result = finish(handler, interop_bridge.url, callback)
+    assert "error" not in result, result
+    claims = result["id_token"]
+    assert claims["iss"] == interop_bridge.url and claims["aud"] == [registered["client_id"]]
+    assert result["userinfo"]["sub"] == claims["sub"] and result["userinfo"]["name"]
