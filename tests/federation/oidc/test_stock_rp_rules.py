@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import httpx
 import redis.asyncio as aioredis
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import KeySet
 
 from federation.crypto.jose import decode_jwt
+from federation.crypto.keyset import KeySet as BridgeKeySet
 from federation.oidc.provider import OidcProvider
+from federation.oidc.signing import KeySetSigner
 from tests.federation.oidc.flow import basic, full_flow
 from tests.federation.oidc.harness import ISSUER
 
@@ -176,3 +178,25 @@ async def test_missing_purpose_error_names_the_fields_and_their_form(
         await http.post("/register", json={**TAGGED, "purposes": 7}, headers=TOKEN)
     ).json()
     assert wrong_type["error"] == "invalid_client_metadata"
+
+
+async def test_an_sm2_rp_follows_a_key_rotation_from_sm2_jwks_uri_alone(
+    http: httpx.AsyncClient, redis: aioredis.Redis, provider: OidcProvider
+) -> None:
+    keys = BridgeKeySet.generate()
+    provider.signer = KeySetSigner(keys)
+    doc = (await http.get("/.well-known/openid-configuration")).json()
+    cached = (await http.get(doc["sm2_jwks_uri"].removeprefix(ISSUER))).json()
+    before = (await full_flow(http, redis, provider, "rp-sm2"))["id_token"]
+    keys.rotate("SM2SM3")
+    after = (await full_flow(http, redis, provider, "rp-sm2"))["id_token"]
+    old_kid = jws.extract_compact(before.encode()).headers()["kid"]
+    new_kid = jws.extract_compact(after.encode()).headers()["kid"]
+    assert old_kid in {k["kid"] for k in cached["keys"]}
+    assert new_kid not in {k["kid"] for k in cached["keys"]}
+    # an unknown kid: the RP fetches the set again, as discovery gives it
+    fresh = (await http.get(doc["sm2_jwks_uri"].removeprefix(ISSUER))).json()
+    assert {old_kid, new_kid} <= {k["kid"] for k in fresh["keys"]}  # old one in its grace
+    for token in (before, after):
+        assert decode_jwt(token, fresh, algorithms=["SM2SM3"])[1]["aud"] == "rp-sm2"
+    assert all(k.get("crv") != "SM2" for k in (await http.get("/jwks")).json()["keys"])
