@@ -21,6 +21,8 @@ Owns the OIDC/OAuth 2 protocol layer, one module per spec:
 - ``logout`` — RP-initiated logout 1.0 (with the person's confirmation when needed);
 - ``backchannel`` — the back-channel logout sender (concurrent, with a send-time egress
   guard);
+- ``addresses`` — the egress guard's address rule, from the IANA special-purpose registries
+  (``special_addresses.yaml``);
 - ``sealing`` — SM4-GCM sealing of the claims a code or token carries;
 - ``models``, ``params``, ``http``, ``files``, ``seam`` — shared types, parsing, the journey API;
 - ``provider`` — :class:`OidcProvider`, the object that ties these together;

@@ -13,9 +13,11 @@ is never followed (a 3xx counts as a failure), and the RP's answer body is never
 
 Egress guard (SSRF): the URI is chosen by the client and its host's DNS answers can change
 after registration checked it. At send time the host is resolved and nothing is sent if
-any address is loopback, private, link-local, multicast, reserved, unspecified or otherwise
-not globally routable — unless ``IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`` is true (the
-demo and the tests, whose RPs listen on 127.0.0.1). A host name is then contacted at the
+any address is not globally reachable by the IANA special-purpose registries
+(:func:`federation.oidc.addresses.forbidden_address`: loopback, private, link-local,
+multicast, documentation, the deprecated site-local ``fec0::/10``, ``192.0.0.8``, …)
+— unless ``IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`` is true (the demo and the tests,
+whose RPs listen on 127.0.0.1). A host name is then contacted at the
 address that was checked, on a connection of its own and without an environment proxy; the
 ``Host`` header and the TLS server name keep the name, so the certificate is still verified
 against it, and a DNS answer that changes between check and connect (rebinding) cannot
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from federation.oidc.addresses import IPAddress, forbidden_address
 from federation.oidc.clients import Client
 from federation.oidc.provider import OidcProvider
 
@@ -42,8 +45,6 @@ log = logging.getLogger("idbridge.oidc.logout")
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TTL = 120
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def logout_token_claims(
@@ -85,29 +86,6 @@ class Destination:
     headers: dict[str, str] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)
     pinned: bool = False
-
-
-def forbidden_address(address: IPAddress) -> bool:
-    """True for an address a logout token must not go to: loopback, private, link-local,
-    multicast, reserved, unspecified or any other not globally routable one (an
-    IPv4-mapped IPv6 address is judged by its IPv4 address). Any 6to4 address
-    (``2002::/16``, RFC 3056, deprecated by RFC 7526) is refused: it carries an IPv4
-    address (``2002:7f00:1::`` wraps 127.0.0.1), and whether ``ipaddress`` calls the prefix
-    global differs between Python builds."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.sixtofour is not None:
-            return True
-        if address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-    return (
-        address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or not address.is_global
-    )
 
 
 async def destination(uri: str, *, allow_private: bool) -> Destination:
