@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from consent.capture import ConsentNotice, ReleaseItem
 from consent.records import Localized, Purpose
@@ -109,12 +110,30 @@ def supplied_view(
     )
 
 
+def registered_hosts(client: Client) -> tuple[str, ...]:
+    """The distinct hosts of the client's redirect URIs, in order, in ASCII (IDNA)."""
+    hosts: list[str] = []
+    for uri in client.redirect_uris:
+        host = urlsplit(uri).hostname or ""
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = host.encode("ascii", "backslashreplace").decode("ascii")
+        if host and host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
+
+
 def relying_party_view(client: Client) -> RelyingPartyView:
-    """Who asks."""
+    """Who asks: name, contact, registered host, and whether the operator vetted it (a
+    self-registered client never counts as verified)."""
     logo = client.logo_uri if client.logo_uri and client.logo_uri.startswith("data:") else None
     return RelyingPartyView(
         name=texts(client.client_name),
         contact=contact_of(client),
         logo_url=logo,
         client_id=client.client_id,
+        hosts=registered_hosts(client),
+        self_registered=client.self_registered,
+        verified=client.verified and not client.self_registered,
     )

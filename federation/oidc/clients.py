@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from federation.crypto.sm3 import hmac_sm3
+from federation.oidc.client_names import ConfusableName, check_distinct
 from federation.oidc.files import write_once
 from federation.storage.keys import Keys
 
@@ -117,6 +118,16 @@ class Client(BaseModel):
     require_pushed_authorization_requests: bool = False
     scopes: tuple[str, ...] = ("openid", "profile", "email", "phone", "address", "offline_access")
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    verified: bool = Field(
+        False,
+        description="Static clients only: the operator checked who runs this RP (the consent "
+        "page says so). Never settable by registration; ignored for dynamic clients.",
+    )
+    self_registered: bool = Field(
+        False,
+        description="Set by the registry on every client it loads from Redis (registered "
+        "dynamically, RFC 7591): the consent page says the operator has not vetted it.",
+    )
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -167,6 +178,8 @@ class Client(BaseModel):
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         data.pop("client_secret_digest", None)
         data.pop("client_secret_env", None)
+        data.pop("verified", None)
+        data.pop("self_registered", None)
         return data
 
 
@@ -221,6 +234,11 @@ def load_static_clients(path: Path | None) -> dict[str, Client]:
             raise ValueError(f"{path}: client #{index}: {exc}") from exc
         if client.client_id in clients:
             raise ValueError(f"{path}: duplicate client_id {client.client_id}")
+        try:
+            check_distinct(client, clients.values())
+        except ConfusableName as exc:
+            problem = f"{path}: client #{index} ({client.client_id}): {exc}: {exc.other}"
+            raise ValueError(problem) from exc
         clients[client.client_id] = client
     return clients
 
@@ -240,7 +258,8 @@ class ClientRegistry:
         raw = await redis.get(Keys.client(client_id))
         if raw is None:
             return None
-        return Client.model_validate(json.loads(raw))
+        stored = json.loads(raw)
+        return Client.model_validate({**stored, "verified": False, "self_registered": True})
 
     async def register(self, redis: aioredis.Redis, client: Client) -> None:
         """Persist a dynamically registered client (durable namespace)."""

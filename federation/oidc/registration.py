@@ -28,7 +28,9 @@ else is server policy:
   (the bridge would otherwise POST to, or send people to, plain-http and loopback
   addresses), unless the issuer itself is plain http on loopback (the demo and the tests).
   ``redirect_uris`` follow the static rule: https, or http on loopback (RFC 8252 §7.3);
-- ``jwks`` keys must match ``token_endpoint_auth_signing_alg`` (:class:`Client`).
+- ``jwks`` keys must match ``token_endpoint_auth_signing_alg`` (:class:`Client`);
+- a ``client_name`` that equals or is confusable with another client's, in any language
+  variant, is refused (:mod:`federation.oidc.client_names`, UTS #39 skeletons).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from federation.oidc.backchannel import forbidden_address
+from federation.oidc.client_names import ConfusableName, claim_client_name
 from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
@@ -250,6 +253,10 @@ async def register_client(
         )
         raise OAuthError(error, "invalid metadata: " + ", ".join(fields or ["jwks"])) from exc
     _check_policy(provider, client)
+    try:
+        await claim_client_name(redis, provider.clients.static.values(), client)
+    except ConfusableName as exc:
+        raise OAuthError("invalid_client_metadata", str(exc)) from exc
     await provider.clients.register(redis, client)
     response = tagged_texts(client.public_metadata())
     response.pop("mapping_profile", None)

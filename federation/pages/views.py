@@ -80,6 +80,13 @@ class RelyingPartyView:
     logo_url: str | None = None
     """A ``data:`` URI or a same-origin path (the CSP forbids other origins)."""
     client_id: str = ""
+    hosts: tuple[str, ...] = ()
+    """The registered host(s) of its redirect URIs, where the person is sent back (ASCII:
+    an internationalised name is shown as its ``xn--`` form, which cannot mimic another)."""
+    self_registered: bool = False
+    """It registered itself (RFC 7591): the operator has not vetted who runs it."""
+    verified: bool = False
+    """The operator checked who runs it (``verified: true`` in the clients file)."""
 
 
 @dataclass(frozen=True, slots=True)

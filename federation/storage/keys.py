@@ -88,6 +88,10 @@ class Keys:
         """String (JSON): a dynamically registered client (static ones come from YAML)."""
         return f"{PREFIX}client:{client_id}"
 
+    CLIENT_NAMES = f"{PREFIX}client-names"
+    """Hash: SM3 of each comparison key of a dynamic client's name → its client id (names
+    people can tell apart, ``federation.oidc.client_names``). Durable."""
+
     # --- consent (durable) ---------------------------------------------------------------
     @staticmethod
     def consent(consent_id: str) -> str:
@@ -165,5 +169,6 @@ DURABLE_PREFIXES: tuple[str, ...] = (
     f"{PREFIX}operator:",
     f"{PREFIX}operators",
     f"{PREFIX}client:",
+    f"{PREFIX}client-names",
 )
 """Namespaces whose acknowledged writes must survive a crash (AOF fsync always / WAIT)."""

@@ -64,6 +64,13 @@ def create_pages_app() -> FastAPI:
         view = samples.consent_page(locale, csrf_token=pages.issue_csrf(JOURNEY_ID))
         return pages.render(view, locale, request=request)
 
+    @app.get("/consent/self-registered")
+    async def consent_self_registered(request: Request) -> Response:
+        locale = pages.locale_for(request)
+        rp = samples.SELF_REGISTERED_RP
+        view = samples.consent_page(locale, rp=rp, csrf_token=pages.issue_csrf(JOURNEY_ID))
+        return pages.render(view, locale, request=request)
+
     @app.get("/consent/evil")
     async def consent_evil(request: Request) -> Response:
         locale = pages.locale_for(request)

@@ -28,6 +28,7 @@ PHONE = {"width": 320, "height": 640}
 ZOOM_200 = {"width": 640, "height": 450}  # a 1280x900 window at 200 % zoom
 PAGES = [
     "/consent",
+    "/consent/self-registered",
     "/handoff",
     "/consent/done",
     "/error/upstream_timeout",
@@ -330,12 +331,19 @@ _TEXT_SELECTORS = [
     ".error-summary a",
     ".reveal-label",
     "code",
+    ".rp-unvetted strong",
 ]
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/consent?lang=en", "/handoff?lang=zh-HK", "/error/rate_limited?lang=zh-CN", "/consent/done"],
+    [
+        "/consent?lang=en",
+        "/consent/self-registered?lang=zh-HK",
+        "/handoff?lang=zh-HK",
+        "/error/rate_limited?lang=zh-CN",
+        "/consent/done",
+    ],
 )
 def test_text_and_button_contrast_is_at_least_4_5(
     base_url: str, open_context: ContextFactory, path: str

@@ -45,6 +45,7 @@ SALT = "flow-tests-pairwise-salt-0123456789"
 RP_REDIRECT = "http://127.0.0.1:9/cb"
 RP_BYE = "http://127.0.0.1:9/bye"
 """Every test client's registered ``post_logout_redirect_uri``."""
+INITIAL_ACCESS_TOKEN = "flow-tests-initial-access-token-0123456789"
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 
 CLIENTS: dict[str, dict[str, Any]] = {
@@ -171,6 +172,7 @@ def bridge_env(folder: Path, redis_url: str, port: int, sim_url: str, rp: Relyin
         "IDBRIDGE_SUPPORT_EMAIL": "support@idbridge.test",
         "IDBRIDGE_LOG_LEVEL": "WARNING",
         "IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true",  # the RP listens on 127.0.0.1
+        "IDBRIDGE_INITIAL_ACCESS_TOKEN": INITIAL_ACCESS_TOKEN,  # dynamic registration on
     }
 
 

@@ -128,8 +128,11 @@ async def test_consent_remember_seconds_is_capped(
     assert response.json()["consent_remember_seconds"] == ceiling
     stored = await _stored(redis, response.json()["client_id"])
     assert stored["consent_remember_seconds"] == ceiling
+    other_name = {"client_name": "Another service", "client_name#en": "Another service"}
     shorter = await http.post(
-        "/register", json={**METADATA, "consent_remember_seconds": 3600}, headers=TOKEN
+        "/register",
+        json={**METADATA, **other_name, "consent_remember_seconds": 3600},
+        headers=TOKEN,
     )
     assert shorter.json()["consent_remember_seconds"] == 3600
 

@@ -29,6 +29,16 @@ RP = RelyingPartyView(
     },
     contact="privacy@gdzwfw.example.cn · +86 20 1234 5678",
     client_id="gd-portal",
+    hosts=("gdzwfw.example.cn",),
+    verified=True,
+)
+
+SELF_REGISTERED_RP = RelyingPartyView(
+    name={"zh-HK": "網上預約服務", "zh-CN": "网上预约服务", "en": "Online booking service"},
+    contact="dpo@booking.example.cn",
+    client_id="dyn-0123456789abcdef",
+    hosts=("booking.example.cn",),
+    self_registered=True,
 )
 
 SERVICE = ServiceLink(name=RP.name, url="https://gdzwfw.example.cn/login")

@@ -162,6 +162,24 @@ def test_consent_page_states_who_what_why(client: TestClient) -> None:
     assert mask_value("A123456(3)") == "A1•••••(3)"
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_consent_page_says_where_the_recipient_is_and_who_registered_it(
+    client: TestClient, locale: str
+) -> None:
+    """The registered host always; "self-registered, not checked" for a dynamic client;
+    "checked" for a static client the operator marked verified (issue 16 item 3)."""
+    catalogue = CATALOGUES[locale]
+    own = client.get(f"/consent/self-registered?lang={locale}").text
+    assert '<code class="rp-host">booking.example.cn</code>' in own
+    assert catalogue.text("consent.self_registered") in own
+    assert catalogue.text("consent.self_registered_detail", host="booking.example.cn") in own
+    assert catalogue.text("consent.verified_detail") not in own
+    vetted = client.get(f"/consent?lang={locale}").text
+    assert '<code class="rp-host">gdzwfw.example.cn</code>' in vetted
+    assert catalogue.text("consent.verified_detail") in vetted
+    assert catalogue.text("consent.self_registered") not in vetted
+
+
 def test_consent_page_picks_the_language_of_registered_texts(client: TestClient) -> None:
     html = client.get("/consent?lang=zh-CN").text
     assert samples.PURPOSE["zh-CN"] in html and samples.PURPOSE["zh-HK"] not in html
