@@ -9,6 +9,7 @@ name a person are recorded only as an SM3 digest of the canonical query.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict
 from typing import Any
@@ -58,12 +59,15 @@ class OperatorService:
     ) -> tuple[Operator, str, int]:
         """Password + TOTP → a bearer token. Raises ``OperatorError`` 429 / 401.
 
+        The limits (:mod:`consent.operator.sessions`) refuse per address and per username
+        and address; failures on a username from anywhere only slow its logins down.
+
         A failed attempt is audited under the account's name only if that account exists;
         anything else typed as a username (a password in the wrong field, say) is never
         written to the append-only chain: the actor is ``anonymous``."""
-        throttle = await self.s.sessions.login_attempt(username, address)
-        if throttle is not LoginThrottle.ALLOWED:
-            if throttle is LoginThrottle.FIRST_REFUSAL:  # once per rate-limit window
+        gate = await self.s.sessions.login_attempt(username, address)
+        if gate.throttle is not LoginThrottle.ALLOWED:
+            if gate.throttle is LoginThrottle.FIRST_REFUSAL:  # once per rate-limit window
                 await self.s.chain.append(
                     Event(
                         await self._attempted_by(username),
@@ -72,8 +76,11 @@ class OperatorService:
                     )
                 )
             raise OperatorError(429, "slow_down", "too many login attempts; wait and try again")
+        if gate.delay:  # the account had many failed logins: slowed, never refused
+            await asyncio.sleep(gate.delay)
         operator = await self.s.accounts.authenticate(username, password, code)
         if operator is None:
+            await self.s.sessions.login_failed(username, address)
             await self.s.chain.append(
                 Event(
                     await self._attempted_by(username),

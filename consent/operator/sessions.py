@@ -5,10 +5,22 @@ digest (``Keys.operator_session``) with the username and the account's session
 generation, for ``SESSION_SECONDS``. Every request re-reads the account, so disabling an
 operator or changing their role takes effect at once, and a session from before a disable
 or a TOTP reset (an older generation) never comes back when the account is enabled again.
-Logins are limited per username and per client address in fixed windows
-(``Keys.rate_limit``); :meth:`OperatorSessions.login_attempt` says whether this attempt is
-the one that first crossed a limit in its window, so that the refusal is audited once per
-window rather than once per attempt (a flood of attempts must not flood the durable chain).
+Login limits (fixed windows of ``LOGIN_WINDOW_SECONDS``, ``Keys.rate_limit``) are built so
+that nobody can lock an operator out (security review, issue 16 item 4):
+
+- per client address: ``LOGIN_LIMIT_PER_ADDRESS`` attempts, then ``429 slow_down``;
+- per username **and** address: ``LOGIN_LIMIT_PER_USER_ADDRESS`` attempts, then 429 — a
+  refusal scoped to the pair, so that bad passwords typed elsewhere never refuse the real
+  operator's correct password and code;
+- per username over all addresses: no refusal, a growing delay. Once an account has had
+  more than ``LOGIN_FREE_FAILURES_PER_USER`` failed logins in the window, every further
+  attempt on it waits ``LOGIN_DELAY_BASE_SECONDS`` × 2^(failures − free), at most
+  ``LOGIN_DELAY_MAX_SECONDS``, before the password is checked (an ``asyncio`` sleep: the
+  worker serves others meanwhile). The real operator is at worst slowed by that much.
+
+:meth:`OperatorSessions.login_attempt` also says whether this attempt is the one that first
+crossed a limit in its window, so that the refusal is audited once per window rather than
+once per attempt (a flood of attempts must not flood the durable chain).
 """
 
 from __future__ import annotations
@@ -26,8 +38,11 @@ from federation.storage.keys import Keys
 
 SESSION_SECONDS = 900
 LOGIN_WINDOW_SECONDS = 300
-LOGIN_LIMIT_PER_USER = 10
+LOGIN_LIMIT_PER_USER_ADDRESS = 10
 LOGIN_LIMIT_PER_ADDRESS = 30
+LOGIN_FREE_FAILURES_PER_USER = 10
+LOGIN_DELAY_BASE_SECONDS = 0.5
+LOGIN_DELAY_MAX_SECONDS = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,15 @@ class LoginThrottle(Enum):
     """Refused again in a window already refused."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoginGate:
+    """What the login limits say about one attempt: refused or not, and how long to wait
+    before checking the credentials."""
+
+    throttle: LoginThrottle
+    delay: float = 0.0
+
+
 def _digest(token: str) -> str:
     return sm3(token.encode()).hex()
 
@@ -62,29 +86,61 @@ class OperatorSessions:
         accounts: OperatorAccounts,
         *,
         session_seconds: int = SESSION_SECONDS,
-        limit_per_user: int = LOGIN_LIMIT_PER_USER,
+        limit_per_user_address: int = LOGIN_LIMIT_PER_USER_ADDRESS,
         limit_per_address: int = LOGIN_LIMIT_PER_ADDRESS,
+        free_failures_per_user: int = LOGIN_FREE_FAILURES_PER_USER,
+        delay_base: float = LOGIN_DELAY_BASE_SECONDS,
+        delay_max: float = LOGIN_DELAY_MAX_SECONDS,
     ) -> None:
         self.redis = redis
         self.accounts = accounts
         self.session_seconds = session_seconds
-        self.limit_per_user = limit_per_user
+        self.limit_per_user_address = limit_per_user_address
         self.limit_per_address = limit_per_address
+        self.free_failures_per_user = free_failures_per_user
+        self.delay_base = delay_base
+        self.delay_max = delay_max
 
-    async def login_attempt(self, username: str, address: str) -> LoginThrottle:
-        """Count this attempt against the per-username and per-address limits."""
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
         window = int(time.time()) // LOGIN_WINDOW_SECONDS
-        user_key = Keys.rate_limit("operator-login-user", sm3(username.encode()).hex(), window)
-        addr_key = Keys.rate_limit("operator-login-addr", address, window)
+        user = sm3(username.encode()).hex()
+        return (
+            Keys.rate_limit("operator-login-user-addr", f"{user}:{address}", window),
+            Keys.rate_limit("operator-login-addr", address, window),
+            Keys.rate_limit("operator-login-user-failed", user, window),
+        )
+
+    async def login_attempt(self, username: str, address: str) -> LoginGate:
+        """Count this attempt against the per-address and per-username-and-address limits,
+        and say how long it must wait for the username's failures (one round trip)."""
+        pair_key, addr_key, failed_key = self._keys(username, address)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(user_key).expire(user_key, LOGIN_WINDOW_SECONDS)
+        pipe.incr(pair_key).expire(pair_key, LOGIN_WINDOW_SECONDS)
         pipe.incr(addr_key).expire(addr_key, LOGIN_WINDOW_SECONDS)
-        user_count, _, addr_count, _ = await pipe.execute()
-        if user_count <= self.limit_per_user and addr_count <= self.limit_per_address:
-            return LoginThrottle.ALLOWED
-        if user_count == self.limit_per_user + 1 or addr_count == self.limit_per_address + 1:
-            return LoginThrottle.FIRST_REFUSAL
-        return LoginThrottle.REFUSED
+        pipe.get(failed_key)
+        pair_count, _, addr_count, _, failed = await pipe.execute()
+        if pair_count > self.limit_per_user_address or addr_count > self.limit_per_address:
+            first = (
+                pair_count == self.limit_per_user_address + 1
+                or addr_count == self.limit_per_address + 1
+            )
+            return LoginGate(LoginThrottle.FIRST_REFUSAL if first else LoginThrottle.REFUSED)
+        return LoginGate(LoginThrottle.ALLOWED, self.delay_for(int(failed or 0)))
+
+    def delay_for(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed logins on one username in a window."""
+        excess = failures - self.free_failures_per_user
+        if excess < 0:
+            return 0.0
+        return min(self.delay_max, self.delay_base * 2 ** min(excess, 32))
+
+    async def login_failed(self, username: str, address: str) -> None:
+        """Count a failed login against the username (for the growing delay)."""
+        _, _, failed_key = self._keys(username, address)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(failed_key).expire(failed_key, LOGIN_WINDOW_SECONDS)
+        await pipe.execute()
 
     async def issue(self, operator: Operator) -> tuple[str, int]:
         """A new bearer token for ``operator`` and its lifetime in seconds."""

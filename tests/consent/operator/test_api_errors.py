@@ -257,3 +257,44 @@ async def test_behind_a_trusted_proxy_each_address_has_its_own_login_limit(
         "/operator/api/login", json=body, headers={"X-Forwarded-For": "203.0.113.9"}
     )
     assert other.status_code == 401
+
+
+@pytest.mark.usefixtures("clear_of_a_login_window_edge")
+async def test_bad_passwords_from_elsewhere_never_lock_the_real_operator_out(
+    app: FastAPI, client: httpx.AsyncClient, services: ConsentServices
+) -> None:
+    """Issue 16 item 4: 11 bad passwords for a username within the window used to make the
+    right password and a fresh code get 429, for good if repeated. The refusal is now per
+    username *and* address; failures from every address only slow the account down."""
+    app.state.settings = app.state.settings.model_copy(update={"trust_proxy_headers": True})
+    services.sessions.delay_base, services.sessions.delay_max = 0.02, 0.2  # quick, same shape
+    uri = await services.accounts.add("alice", PASSWORD, Role.ADMIN)
+    wrong = {"username": "alice", "password": "not the password", "totp": "000000"}
+    attacker = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(1, 3)]
+    codes = [
+        (await client.post("/operator/api/login", json=wrong, headers=attacker[0])).status_code
+        for _ in range(11)
+    ]
+    assert codes == [401] * 10 + [429]  # that address is refused for alice …
+    for headers in attacker[1:]:  # … and more failures from another address: 20 in all
+        for _ in range(10):
+            response = await client.post("/operator/api/login", json=wrong, headers=headers)
+            assert response.status_code == 401
+    right = {"username": "alice", "password": PASSWORD, "totp": pyotp.TOTP(secret_of(uri)).now()}
+    started = time.monotonic()
+    login = await client.post(
+        "/operator/api/login", json=right, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    waited = time.monotonic() - started
+    assert login.status_code == 200, login.text  # the real operator signs in …
+    assert login.json()["access_token"]
+    assert 0.2 <= waited < 5  # … slowed by the growing delay (capped), never refused
+
+
+def test_the_delay_grows_with_failures_and_is_capped(services: ConsentServices) -> None:
+    sessions = services.sessions
+    delays = [sessions.delay_for(n) for n in range(0, 20)]
+    assert delays[:10] == [0.0] * 10  # the first ten failures cost nothing
+    assert delays[10:14] == [0.5, 1.0, 2.0, 4.0]
+    assert max(delays) == sessions.delay_max == 8.0
+    assert sessions.delay_for(10**6) == 8.0
