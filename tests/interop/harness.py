@@ -8,6 +8,7 @@ would, and only the person's side (the simulator's "app", the consent page) is t
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -54,6 +55,17 @@ TEXTS = {
 
 __all__ = ["RP_BYE", "RP_REDIRECT", "Bridge", "secret_of"]
 
+_REGISTERED = itertools.count(1)
+
+
+def texts(label: str) -> dict[str, str]:
+    """:data:`TEXTS` with the names marked ``label``: no two clients may have confusable
+    names (``federation.oidc.client_names``), and the bridge lives for the whole session."""
+    return {
+        **TEXTS,
+        **{k: f"{v} {label}" for k, v in TEXTS.items() if k.startswith("client_name")},
+    }
+
 
 @pytest.fixture(scope="session")
 def interop_bridge(
@@ -79,7 +91,7 @@ def interop_bridge(
 
 def register(bridge: Bridge, **metadata: Any) -> dict[str, Any]:
     """Register a client over plain HTTP (RFC 7591), the language-tagged texts included."""
-    body = {**TEXTS, **metadata}
+    body = {**texts(f"#{next(_REGISTERED)}"), **metadata}
     response = httpx.post(
         bridge.url + "/register",
         json=body,

@@ -11,6 +11,7 @@ from tests.interop.harness import (
     TEXTS,
     Bridge,
     log_in,
+    texts,
 )
 from tests.interop.idpyoidc_rp import begin, finish, rp_handler
 from tests.interop.pyoidc_rp import PyoidcRelyingParty
@@ -38,7 +39,7 @@ async def test_pyoidc_registers_and_logs_a_person_in(interop_bridge: Bridge) -> 
 async def test_idpyoidc_registers_and_logs_a_person_in(interop_bridge: Bridge) -> None:
     redirect = "http://127.0.0.1:9/idpyoidc/cb"
     handler = rp_handler(interop_bridge.url, redirect)
-    url = begin(handler, TEXTS, INITIAL_ACCESS_TOKEN)
+    url = begin(handler, texts("idpyoidc"), INITIAL_ACCESS_TOKEN)
     client = handler.issuer2rp[interop_bridge.url]
     registered = client.get_context().registration_response
     assert registered["purposes#en"] == TEXTS["purposes#en"]
