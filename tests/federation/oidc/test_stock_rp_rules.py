@@ -154,7 +154,8 @@ async def test_registration_takes_and_echoes_language_tagged_members(
     assert client is not None and client.purposes.get("zh-CN") == "办理申请"
     # the object form is still accepted, and echoed the same §2.2 way
     legacy = {
-        **{k: v for k, v in TAGGED.items() if not k.startswith("purposes")},
+        **{k: v for k, v in TAGGED.items() if not k.startswith(("purposes", "client_name"))},
+        "client_name": "Legacy service",  # its own: no two clients may have confusable names
         "purposes": {"zh-HK": "辦理", "zh-CN": "办理", "en": "Handling"},
     }
     old = (await http.post("/register", json=legacy, headers=TOKEN)).json()
