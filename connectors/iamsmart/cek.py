@@ -1,15 +1,25 @@
 """The CEK cache (domain-facts §1.5: keep the CEK until it expires; fetch it again after a
-CEK error).
+CEK error) and the only door for a result callback's content (issue 16).
 
 With Redis (``Keys.upstream_cache``) every worker shares one CEK, so the service sees one
 ``getKey`` per expiry instead of one per worker. Redis holds only the *wrapped* CEK
 (``secretKey``, RSA-encrypted to our KEK), never the AES key itself; each process unwraps it
 once and keeps the plain key in memory. Without Redis the cache is per process.
+
+**Issued keys.** A CEK counts as iAM Smart's only when it came from a ``getKey`` answer
+(this process's, or another worker's through the shared entry, which only a ``getKey``
+writes). A result callback's ``secretKey`` is RSA-wrapped to our *public* encipherment key,
+which anyone may hold, so it authenticates nobody: :meth:`CekCache.open_result` opens
+content only with an issued key that is still valid, and when the callback brings a key it
+does not know, calls ``getKey`` once (at most once per
+``result_rekey_interval_seconds`` per process, so forged posts cannot drive the gateway)
+and compares. A key iAM Smart did not give us is refused, never trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from typing import Protocol
@@ -23,6 +33,8 @@ from federation.storage.keys import Keys
 
 _MEMO = 4
 """How many unwrapped CEKs a process keeps (current, a new one during a rotation, …)."""
+_HISTORY = 4
+"""How many earlier, still valid CEKs are kept (shared) beside the current one."""
 
 
 class CekSource(Protocol):
@@ -31,8 +43,13 @@ class CekSource(Protocol):
     async def fetch_cek(self) -> tuple[str, int]: ...
 
 
+class ResultKeyRefused(UpstreamProtocolError):
+    """A result callback whose content does not open with a CEK iAM Smart issued to us."""
+
+
 class CekCache:
-    """Current CEK for one registration."""
+    """Current CEK for one registration, and the CEKs ``getKey`` issued that are still
+    valid (the only keys a result callback may be encrypted with)."""
 
     def __init__(self, config: IAMSmartConfig, redis: aioredis.Redis | None = None) -> None:
         self._config = config
@@ -40,39 +57,77 @@ class CekCache:
         self._key = Keys.upstream_cache(config.id, f"cek:{config.client_id}")
         self._wrapped: str | None = None
         self._expires_ms = 0
+        self._earlier: list[tuple[str, int]] = []  # (wrapped, expires_ms), issued earlier
         self._plain: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
+        self._last_check_ms = 0
 
     def unwrap(self, secret_key: str) -> bytes:
         """The AES key inside a ``secretKey`` (memoised per value: an RSA private-key
-        operation is ~1 ms; the last :data:`_MEMO` values are kept)."""
+        operation is ~1 ms; the last :data:`_MEMO` values are kept). Unwrapping says
+        nothing about who made the key: see :meth:`open_result`."""
         cek = self._plain.get(secret_key)
         if cek is None:
-            try:
-                cek = crypto.unwrap_cek(
-                    self._config.private_key, secret_key, self._config.rsa_padding
-                )
-            except crypto.CryptoError as exc:
-                raise UpstreamProtocolError("cannot unwrap the CEK with our key") from exc
-            if len(self._plain) >= _MEMO:
+            cek = self._unwrap_once(secret_key)
+            if len(self._plain) >= _MEMO + _HISTORY:
                 del self._plain[next(iter(self._plain))]
             self._plain[secret_key] = cek
         return cek
 
-    def open_result(self, secret_key: str | None, frame: str) -> bytes | None:
-        """Decrypt a result callback's ``content``: first with the CEKs already in hand
-        (AES-GCM authenticates, so a wrong key fails, never misreads), then by unwrapping
-        its ``secretKey`` — the service wraps the same CEK anew for every callback, and
-        this saves the RSA operation. ``None`` when nothing in hand opens it and there is
-        no ``secretKey``."""
-        for cek in reversed(self._plain.values()):
+    def _unwrap_once(self, secret_key: str) -> bytes:
+        try:
+            return crypto.unwrap_cek(self._config.private_key, secret_key, self._config.rsa_padding)
+        except crypto.CryptoError as exc:
+            raise UpstreamProtocolError("cannot unwrap the CEK with our key") from exc
+
+    def issued(self) -> list[bytes]:
+        """The plain CEKs ``getKey`` gave us that have not expired, newest first."""
+        now = _now_ms()
+        entries = [(self._wrapped, self._expires_ms), *reversed(self._earlier)]
+        return [self.unwrap(k) for k, e in entries if k and e > now]
+
+    async def open_result(self, secret_key: str | None, frame: str, source: CekSource) -> bytes:
+        """Decrypt a result callback's ``content`` with a CEK iAM Smart issued to us.
+
+        The callback's own ``secretKey`` is only a hint of which key it used: it must
+        unwrap to an issued, still valid CEK. A key (or a content) that no issued key
+        opens makes one ``getKey`` call (rate-limited) and is compared again with its
+        answer; still unknown → :class:`ResultKeyRefused`."""
+        await self._load_shared()
+        claimed: bytes | None = None
+        if secret_key:
+            try:
+                claimed = self._unwrap_once(secret_key)  # not memoised: not an issued key
+            except UpstreamProtocolError as exc:
+                raise ResultKeyRefused("result callback secretKey is not for us") from exc
+        opened = self._open_with_issued(claimed, frame)
+        if opened is None and self._may_check():
+            async with self._lock:
+                wrapped, expires_ms = await source.fetch_cek()
+                await self._store(wrapped, expires_ms)
+            opened = self._open_with_issued(claimed, frame)
+        if opened is None:
+            raise ResultKeyRefused("result callback key was not issued by iAM Smart")
+        return opened
+
+    def _open_with_issued(self, claimed: bytes | None, frame: str) -> bytes | None:
+        for cek in self.issued():
+            if claimed is not None and not hmac.compare_digest(cek, claimed):
+                continue
             try:
                 return crypto.decrypt(cek, frame)
-            except crypto.CryptoError:
-                continue
-        if not secret_key:
-            return None
-        return crypto.decrypt(self.unwrap(secret_key), frame)
+            except crypto.CryptoError as exc:
+                if claimed is not None:  # the issued key it names does not open it
+                    raise ResultKeyRefused("result content fails authentication") from exc
+        return None
+
+    def _may_check(self) -> bool:
+        """At most one verifying ``getKey`` per interval and process."""
+        now = _now_ms()
+        if now - self._last_check_ms < self._config.result_rekey_interval_seconds * 1000:
+            return False
+        self._last_check_ms = now
+        return True
 
     async def get(self, source: CekSource) -> bytes:
         """A CEK valid for at least the refresh margin, fetching one if needed."""
@@ -89,8 +144,9 @@ class CekCache:
             return self.unwrap(self._wrapped)
 
     async def invalidate(self) -> None:
-        """Forget the cached CEK everywhere (after the service refused it)."""
-        self._wrapped, self._expires_ms = None, 0
+        """Forget the cached CEK everywhere (after the service refused it: it is no longer
+        valid, so results under it are not accepted either)."""
+        self._wrapped, self._expires_ms, self._earlier = None, 0, []
         if self._redis is not None:
             await self._redis.delete(self._key)
 
@@ -101,15 +157,26 @@ class CekCache:
         if raw:
             entry = json.loads(raw)
             self._wrapped, self._expires_ms = str(entry["k"]), int(entry["e"])
+            self._earlier = [(str(k), int(e)) for k, e in entry.get("h", [])]
 
     async def _store(self, secret_key: str, expires_ms: int) -> None:
-        self.unwrap(secret_key)  # fail now if it is not for us
+        cek = self.unwrap(secret_key)  # fail now if it is not for us
+        now = _now_ms()
+        keep = [(k, e) for k, e in [*self._earlier, (self._wrapped, self._expires_ms)] if k]
+        self._earlier = [
+            (k, e) for k, e in keep if e > now and self.unwrap(k) != cek and k != secret_key
+        ][-_HISTORY:]
         self._wrapped, self._expires_ms = secret_key, expires_ms
-        ttl_ms = expires_ms - self._config.cek_refresh_margin_seconds * 1000 - _now_ms()
-        if self._redis is not None and ttl_ms > 0:
-            await self._redis.set(
-                self._key, json.dumps({"k": secret_key, "e": expires_ms}), px=ttl_ms
+        ttl_ms = (
+            max(
+                [expires_ms - self._config.cek_refresh_margin_seconds * 1000]
+                + [e for _, e in self._earlier]
             )
+            - now
+        )
+        if self._redis is not None and ttl_ms > 0:
+            entry = {"k": secret_key, "e": expires_ms, "h": self._earlier}
+            await self._redis.set(self._key, json.dumps(entry), px=ttl_ms)
 
 
 def _now_ms() -> int:

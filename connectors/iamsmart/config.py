@@ -21,6 +21,7 @@ from connectors.iamsmart.crypto import RsaPadding, load_private_key
 from connectors.iamsmart.http11 import is_loopback_host
 
 Language = Literal["en-US", "zh-HK", "zh-CN"]
+ResultCorrelation = Literal["business_id", "business_id_or_state", "insecure_txid"]
 ITE_BASE_URL = "https://apigw-isit.staging-eid.gov.hk"
 
 
@@ -102,6 +103,19 @@ class IAMSmartConfig(BaseSettings):
     )
     cek_refresh_margin_seconds: int = Field(
         300, ge=0, description="Fetch a new CEK this long before the cached one expires."
+    )
+    result_rekey_interval_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="A result callback under a CEK this process does not know makes one "
+        "getKey call to compare (issue 16); at most one such call per this interval.",
+    )
+    result_correlation: ResultCorrelation = Field(
+        "business_id_or_state",
+        description="How a result callback finds its request: business_id = the decrypted "
+        "content must name the businessID we sent; business_id_or_state (default) = or, "
+        "when it carries no businessID, the txID's ticket and the decrypted state must "
+        "both match; insecure_txid = the plaintext txID alone (never in production).",
     )
     ca_file: Path | None = Field(
         None,

@@ -16,7 +16,6 @@ import logging
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,7 +29,6 @@ from connectors.base import (
     LoginRedirect,
     UpstreamProtocolError,
 )
-from connectors.iamsmart import crypto
 from connectors.iamsmart.attributes import (
     IAMSMART_FIELDS_FOR,
     attributes_from_iamsmart,
@@ -41,13 +39,15 @@ from connectors.iamsmart.client import EME_REQUEST, GET_QR, PROFILE_REQUEST, IAM
 from connectors.iamsmart.config import IAMSmartConfig, Language
 from connectors.iamsmart.errors import SUCCESS, error_for_code
 from connectors.iamsmart.http11 import Poster
+from connectors.iamsmart.results import Binding, BindingStore, find_binding, new_business_id
 from connectors.iamsmart.sources import is_mobile, source_for_user_agent
 from federation.identity import Assurance, Attr, IdentityRecord
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
+_CORRELATION = frozenset({"businessID", "state"})
+"""Result content fields that correlate, not attributes."""
 STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
-_TX_ID = re.compile(r"<T=(.+)>")
 
 
 def new_state() -> str:
@@ -81,6 +81,7 @@ class IAMSmartConnector:
         self.id = config.id
         self.cek = CekCache(config, redis)
         self.client = IAMSmartClient(config, http=http, cek=self.cek)
+        self.bindings = BindingStore(config, redis)
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""
@@ -167,8 +168,9 @@ class IAMSmartConnector:
         else:
             return None
         session = _session(identity)
+        business_id = new_business_id()
         body: dict[str, Any] = {
-            "businessID": uuid.uuid4().hex,
+            "businessID": business_id,
             "accessToken": session["at"],
             "openID": session["oid"],
             "source": source_for_user_agent(user_agent),
@@ -190,6 +192,10 @@ class IAMSmartConnector:
         ticket_id = content.get("ticketID")
         if not isinstance(ticket_id, str) or not ticket_id:
             raise UpstreamProtocolError("initiateRequest returned no ticketID")
+        window_ms = self.config.callback_window_seconds * 1000
+        await self.bindings.put(
+            Binding(business_id, ticket_id, state, kind, int(time.time() * 1000) + window_ms)
+        )
         log.info(
             "iAM Smart attribute request",
             extra={"fields": {"kind": kind, "fields": ",".join(fields)}},
@@ -207,40 +213,46 @@ class IAMSmartConnector:
         )
 
     async def complete_attribute_request(self, body: bytes) -> AttributeResult:
-        """Open a result callback (``{txID, code, message, secretKey?, content}``)."""
+        """Open a result callback (``{txID, code, message, secretKey?, content}``): accepted
+        only when its content opens with a CEK ``getKey`` issued to us and names a request
+        we made (:mod:`connectors.iamsmart.results`); otherwise
+        :class:`UpstreamProtocolError` and nothing changes."""
         try:
             envelope = json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
             raise UpstreamProtocolError("result callback is not JSON") from exc
         if not isinstance(envelope, dict):
             raise UpstreamProtocolError("result callback is not an object")
-        ticket_id = _ticket_id(envelope.get("txID"))
         ack = {"code": SUCCESS, "message": "SUCCESS"}
         code = str(envelope.get("code", ""))
-        if code != SUCCESS:
-            return AttributeResult(
-                ticket_id, error=error_for_code(code, context="result"), acknowledgement=ack
-            )
         content = envelope.get("content")
-        if not isinstance(content, str):
+        if not isinstance(content, str) or not content:
+            # an unauthenticated body: anyone can send it, so it ends nothing (issue 16)
             raise UpstreamProtocolError("result callback has no encrypted content")
         secret_key = envelope.get("secretKey")
         secret_key = secret_key if isinstance(secret_key, str) and secret_key else None
+        plain = await self.cek.open_result(secret_key, content, self.client)
         try:
-            plain = self.cek.open_result(secret_key, content)
-            if plain is None:
-                plain = crypto.decrypt(await self.cek.get(self.client), content)
             fields = json.loads(plain)
-        except (crypto.CryptoError, ValueError, RecursionError) as exc:
-            raise UpstreamProtocolError("result callback content cannot be opened") from exc
+        except (ValueError, RecursionError) as exc:
+            raise UpstreamProtocolError("result callback content is not JSON") from exc
         if not isinstance(fields, dict):
             raise UpstreamProtocolError("result callback content is not an object")
-        attributes = attributes_from_iamsmart(fields, None)
+        binding = await find_binding(self.bindings, self.config, fields, envelope.get("txID"))
+        if not await self.bindings.consume(binding):
+            raise UpstreamProtocolError("result callback for a request already answered")
+        if code != SUCCESS:
+            return AttributeResult(
+                binding.ticket_id, error=error_for_code(code, context="result"), acknowledgement=ack
+            )
+        attributes = attributes_from_iamsmart(
+            {k: v for k, v in fields.items() if k not in _CORRELATION}, None
+        )
         log.info(
             "iAM Smart attributes received",
             extra={"fields": {"names": ",".join(sorted(attributes))}},
         )
-        return AttributeResult(ticket_id, attributes=attributes, acknowledgement=ack)
+        return AttributeResult(binding.ticket_id, attributes=attributes, acknowledgement=ack)
 
     def _approval_url(self, ticket_id: str, language: str) -> str | None:
         template = self.config.approval_url_template
@@ -256,13 +268,6 @@ def _session(identity: IdentityRecord) -> dict[str, Any]:
         return {"at": str(data["at"]), "oid": str(data["oid"])}
     except (ValueError, KeyError, TypeError) as exc:
         raise UpstreamProtocolError("identity record has no iAM Smart session") from exc
-
-
-def _ticket_id(tx_id: object) -> str:
-    if not isinstance(tx_id, str) or not tx_id:
-        raise UpstreamProtocolError("result callback has no txID")
-    match = _TX_ID.fullmatch(tx_id)
-    return match.group(1) if match else tx_id
 
 
 def open_iamsmart(settings: Mapping[str, Any], **resources: Any) -> IAMSmartConnector:

@@ -1,8 +1,9 @@
 """Result delivery: the encrypted profile/e-ME callback POSTed to the relying party
 (domain-facts §1.5, CorpID-SPEC §2.3.1; shape as the public Node client reads it):
 ``{"txID": "<T=ticketID>", "code", "message", "secretKey", "content"}`` where ``content``
-is the CEK-encrypted JSON of the approved fields and ``secretKey`` the CEK wrapped to the
-client's KEK, so that the RP can decrypt without calling getKey first.
+is the CEK-encrypted JSON of ``businessID``, ``state`` and the approved fields, and
+``secretKey`` the CEK wrapped to the client's KEK. The CEK is always the one ``getKey``
+issued (a relying party must refuse any other: the wrapped key authenticates nobody).
 """
 
 from __future__ import annotations
@@ -43,19 +44,27 @@ def approved_fields(persona: Persona, ticket: Ticket, chosen: Iterable[str]) -> 
 def result_body(
     state: SimulatorState, client: RegisteredClient, ticket: Ticket, fields: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The callback body: encrypted fields, or the refusal code when ``fields`` is None."""
-    body: dict[str, Any] = {"txID": f"<T={ticket.id}>"}
-    if fields is None:
-        code = DENIED[ticket.kind]
-        return {**body, "code": code, "message": "user rejected the request"}
+    """The callback body: encrypted fields, or the refusal code when ``fields`` is None.
+
+    Either way ``content`` is encrypted with the client's *current* CEK — the one its
+    ``getKey`` returns, never another — and names the request: ``businessID`` and
+    ``state`` as the relying party sent them (CorpID-SPEC §4.7.1; a refusal's content
+    "only contains required parameters, e.g. businessID", SIM-SPEC §2.4.2)."""
     cek = state.current_cek(client)
     assert client.public_key is not None
+    named: dict[str, Any] = {"businessID": ticket.business_id}
+    if ticket.state is not None:
+        named["state"] = ticket.state
+    if fields is None:
+        code, message, payload = DENIED[ticket.kind], "user rejected the request", named
+    else:
+        code, message, payload = SUCCESS, "SUCCESS", {**named, **fields}
     return {
-        **body,
-        "code": SUCCESS,
-        "message": "SUCCESS",
+        "txID": f"<T={ticket.id}>",
+        "code": code,
+        "message": message,
         "secretKey": crypto.wrap_cek(client.public_key, cek.key, client.rsa_padding),
-        "content": crypto.encrypt(cek.key, json.dumps(fields, ensure_ascii=False).encode()),
+        "content": crypto.encrypt(cek.key, json.dumps(payload, ensure_ascii=False).encode()),
     }
 
 

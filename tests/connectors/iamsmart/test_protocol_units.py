@@ -21,7 +21,7 @@ from connectors.base import (
 )
 from connectors.iamsmart import crypto
 from connectors.iamsmart.attributes import attributes_from_iamsmart, plan_requests
-from connectors.iamsmart.cek import CekCache
+from connectors.iamsmart.cek import CekCache, ResultKeyRefused
 from connectors.iamsmart.connector import iamsmart_language
 from connectors.iamsmart.errors import D_CODES, error_for_code
 from connectors.iamsmart.signing import MonotonicClock, signature, signature_matches
@@ -251,25 +251,57 @@ async def test_cek_cache_is_shared_through_redis(
     assert await redis.get("idb:cache:iamsmart:cek:test-rp") is None
 
 
-async def test_result_content_opens_with_the_cek_in_hand_before_unwrapping(
+async def test_result_content_opens_only_with_a_cek_getkey_issued(
     simulator: RunningSim,
     receiver,
     keypair: tuple[Path, Path],  # type: ignore[no-untyped-def]
 ) -> None:
-    config = make_config(simulator.url, receiver, keypair[0])
+    """Issue 16: the callback's own secretKey proves nothing (it is wrapped to our public
+    key); only a CEK getKey gave us opens a result, and an unknown one costs one getKey."""
+    config = make_config(simulator.url, receiver, keypair[0], result_rekey_interval_seconds=60)
     public = crypto.load_public_key(keypair[1].read_bytes())
-    cek, other = crypto.new_cek(), crypto.new_cek()
+    issued, forged = crypto.new_cek(), crypto.new_cek()
     cache = CekCache(config)
-    frame = crypto.encrypt(cek, b'{"a": 1}')
-    assert cache.open_result(None, frame) is None  # nothing in hand, no secretKey
-    assert cache.open_result(crypto.wrap_cek(public, cek), frame) == b'{"a": 1}'  # unwrapped
-    # now in hand: a callback whose secretKey cannot even be unwrapped still opens
-    assert cache.open_result("bm90IGEga2V5", frame) == b'{"a": 1}'
-    # a frame under another CEK is not misread with the one in hand: it is unwrapped
-    frame2 = crypto.encrypt(other, b"{}")
-    assert cache.open_result(crypto.wrap_cek(public, other), frame2) == b"{}"
-    assert cache.open_result(None, crypto.encrypt(crypto.new_cek(), b"{}")) is None
-    with pytest.raises(crypto.CryptoError):  # wrapped for us, but the content is not its
-        cache.open_result(
-            crypto.wrap_cek(public, crypto.new_cek()), crypto.encrypt(crypto.new_cek(), b"x")
+    fetch = _Fetch(crypto.wrap_cek(public, issued))
+    frame = crypto.encrypt(issued, b'{"a": 1}')
+    # nothing in hand: one getKey, whose key opens it (with or without a secretKey)
+    assert await cache.open_result(None, frame, fetch) == b'{"a": 1}' and fetch.calls == 1
+    assert await cache.open_result(crypto.wrap_cek(public, issued), frame, fetch) == b'{"a": 1}'
+    assert fetch.calls == 1  # in hand: no call
+    # a fresh key wrapped to our public key (anyone can make one) is refused
+    with pytest.raises(ResultKeyRefused):
+        await cache.open_result(
+            crypto.wrap_cek(public, forged), crypto.encrypt(forged, b"{}"), _Fetch("x")
         )
+    with pytest.raises(ResultKeyRefused):  # no secretKey, content under a foreign key
+        await cache.open_result(None, crypto.encrypt(forged, b"{}"), fetch)
+    # an issued key named by secretKey must open the content it came with
+    with pytest.raises(ResultKeyRefused):
+        await cache.open_result(crypto.wrap_cek(public, issued), crypto.encrypt(forged, b""), fetch)
+    assert fetch.calls == 1  # the forged posts above made no getKey call within the interval
+
+
+async def test_unknown_result_key_makes_one_getkey_and_a_rotated_key_is_accepted(
+    simulator: RunningSim,
+    receiver,
+    keypair: tuple[Path, Path],  # type: ignore[no-untyped-def]
+) -> None:
+    config = make_config(simulator.url, receiver, keypair[0], result_rekey_interval_seconds=0)
+    public = crypto.load_public_key(keypair[1].read_bytes())
+    old, new = crypto.new_cek(), crypto.new_cek()
+    cache = CekCache(config)
+    await cache.get(_Fetch(crypto.wrap_cek(public, old)))
+    rotated = _Fetch(crypto.wrap_cek(public, new))
+    # iAM Smart rotated its CEK: the callback's key is unknown, getKey confirms it
+    frame = crypto.encrypt(new, b"{}")
+    assert await cache.open_result(crypto.wrap_cek(public, new), frame, rotated) == b"{}"
+    assert rotated.calls == 1
+    # the earlier key is still valid and still opens results
+    assert await cache.open_result(None, crypto.encrypt(old, b"[]"), rotated) == b"[]"
+    assert rotated.calls == 1
+    forged = crypto.new_cek()
+    with pytest.raises(ResultKeyRefused):
+        await cache.open_result(
+            crypto.wrap_cek(public, forged), crypto.encrypt(forged, b""), rotated
+        )
+    assert rotated.calls == 2  # compared once more, then refused
