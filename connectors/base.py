@@ -153,6 +153,9 @@ class AttributeRequest:
     (the person approves on their phone) until the result callback has arrived."""
     unavailable: tuple[str, ...] = ()
     """Wanted attributes the upstream cannot supply at all."""
+    app_url: str | None = None
+    """An "Open iAM Smart"-style link that opens this request in the upstream's app on
+    the same device (shown on the waiting page), or ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +195,12 @@ class AttributeConnector(Protocol):
         """
         ...
 
-    async def complete_attribute_request(self, body: bytes) -> AttributeResult:
-        """Decrypt and translate a result callback body (the raw POST body).
+    async def complete_attribute_request(
+        self, body: bytes, *, headers: Mapping[str, str] | None = None
+    ) -> AttributeResult:
+        """Decrypt and translate a result callback body (the raw POST body; ``headers``
+        are the request's, for a channel check a reverse proxy made, e.g. a client
+        certificate it verified).
 
         Raises :class:`UpstreamProtocolError` for a body that cannot be ours; a declined
         request is returned as ``AttributeResult.error``.

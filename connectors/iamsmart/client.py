@@ -28,7 +28,7 @@ from connectors.base import UpstreamError, UpstreamProtocolError, UpstreamUnavai
 from connectors.iamsmart import crypto
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.config import IAMSmartConfig
-from connectors.iamsmart.errors import CEK_ERRORS, SUCCESS, TIMESTAMP_ERROR, error_for_code
+from connectors.iamsmart.errors import DEFAULT_CODES_FILE, SUCCESS, load_codes
 from connectors.iamsmart.http11 import (
     ConnectFailed,
     HttpResponse,
@@ -90,6 +90,9 @@ class IAMSmartClient:
         self._base = config.api_base_url.rstrip("/")
         self._cek = cek
         self._clock = PROCESS_CLOCK
+        self.codes = load_codes(config.codes_file or DEFAULT_CODES_FILE)
+        self._resend = self.codes.flagged("resend")
+        self._rekey = self.codes.flagged("rekey")
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""
@@ -147,17 +150,20 @@ class IAMSmartClient:
             envelope = await self._send(path, text, read_retry=read_retry)
             code = str(envelope.get("code", ""))
             if code == SUCCESS:
-                return _open_content(envelope.get("content"), cek, self._cek, path)
-            if code == TIMESTAMP_ERROR and timestamp_retries < TIMESTAMP_RETRIES:
+                content = envelope.get("content")
+                if cek is None and isinstance(content, str) and content:
+                    cek = await self._cek.get(self)  # an encrypted answer to a plain call
+                return _open_content(content, cek, path)
+            if code in self._resend and timestamp_retries < TIMESTAMP_RETRIES:
                 timestamp_retries += 1
                 pause = TIMESTAMP_RETRY_PAUSE_SECONDS * timestamp_retries
                 await asyncio.sleep(pause * (0.5 + random.random()))  # noqa: S311 (jitter)
                 continue
-            if encrypted and code in CEK_ERRORS and not rekeyed:
+            if encrypted and code in self._rekey and not rekeyed:
                 rekeyed = True
                 await self._cek.invalidate()
                 continue
-            raise error_for_code(code, context=path.rsplit("/", 1)[-1])
+            raise self.codes.error_for(code, context=path.rsplit("/", 1)[-1])
 
     async def _send(self, path: str, text: str, *, read_retry: bool) -> dict[str, Any]:
         cfg = self.config
@@ -204,7 +210,9 @@ def _serialise(body: Mapping[str, Any] | None, cek: bytes | None) -> str:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     if cek is None:
         return text
-    return json.dumps({"content": crypto.encrypt(cek, text.encode())})
+    # compact, as every public client sends it: a gateway that re-serialises the wrapper
+    # before checking the HMAC then hashes the same bytes (issue 23 item 5)
+    return json.dumps({"content": crypto.encrypt(cek, text.encode())}, separators=(",", ":"))
 
 
 def _envelope(response: HttpResponse) -> dict[str, Any]:
@@ -217,7 +225,7 @@ def _envelope(response: HttpResponse) -> dict[str, Any]:
     return data
 
 
-def _open_content(content: Any, cek: bytes | None, cache: CekCache, path: str) -> dict[str, Any]:
+def _open_content(content: Any, cek: bytes | None, path: str) -> dict[str, Any]:
     if isinstance(content, dict):
         return content
     if isinstance(content, str) and cek is not None:

@@ -71,10 +71,17 @@ class IAMSmartConfig(BaseSettings):
     broker_page_on_mobile: bool = Field(
         True, description="brokerPage=true on phones: open the app by Universal/App Link."
     )
-    encrypt_get_token_body: bool = Field(
+    broker_page_in_app_browser: bool = Field(
         False,
-        description="Send the getToken body CEK-encrypted (one Java client does); the sandbox "
-        "guide shows plain JSON.",
+        description="Also send brokerPage=true from the iAM Smart in-app browser "
+        "(*_IMS_InAppBrowser sources); a public demo sends false there (nothing to hand "
+        "over to). Not published.",
+    )
+    encrypt_get_token_body: bool = Field(
+        True,
+        description="Send the getToken body CEK-encrypted (Cyberport: every POST but getKey is "
+        "encrypted; three of four public clients do); false = plain JSON as the sandbox "
+        "guide's example is labelled. An encrypted answer is opened either way.",
     )
     eme_form_name: str = Field(
         "Cross-boundary sign-in (Guangdong e-services)",
@@ -89,6 +96,13 @@ class IAMSmartConfig(BaseSettings):
     )
     auth_code_lifetime_seconds: int = Field(
         60, ge=1, description="Auth code lifetime (30 s or 60 s in the sources); informative."
+    )
+    app_scheme: str | None = Field(
+        "iamsmart",
+        pattern=r"^[A-Za-z][A-Za-z0-9+.-]{0,31}$",
+        description="URL scheme of the iAM Smart app for the 'Open iAM Smart' button after an "
+        "app-to-app login (authByQR false): <scheme>://profile?ticketID=... . Not published: "
+        "the production and test apps differ; ask the sandbox programme. null: no button.",
     )
     approval_url_template: str | None = Field(
         None,
@@ -116,6 +130,32 @@ class IAMSmartConfig(BaseSettings):
         "content must name the businessID we sent; business_id_or_state (default) = or, "
         "when it carries no businessID, the txID's ticket and the decrypted state must "
         "both match; insecure_txid = the plaintext txID alone (never in production).",
+    )
+    codes_file: Path | None = Field(
+        None,
+        description="YAML table of the D return codes (format: connectors/iamsmart/codes.yaml, "
+        "the default); replace it with the confirmed table from the iAM Smart spec.",
+    )
+    result_client_cert: Literal["off", "required"] = Field(
+        "off",
+        description="required: a result callback counts only when the reverse proxy verified "
+        "the sender's client certificate (CorpID's production option, CorpID-SPEC §2.2) and "
+        "says so in result_client_cert_verify_header; the proxy must overwrite that header "
+        "on every request and the bridge must not be reachable around the proxy.",
+    )
+    result_client_cert_verify_header: str = Field(
+        "X-SSL-Client-Verify",
+        description="Header the proxy sets to SUCCESS after verifying the client certificate "
+        "(nginx: proxy_set_header X-SSL-Client-Verify $ssl_client_verify).",
+    )
+    result_client_cert_fingerprint_header: str = Field(
+        "X-SSL-Client-Fingerprint",
+        description="Header carrying the verified certificate's fingerprint (nginx: "
+        "$ssl_client_fingerprint, SHA-1 hex).",
+    )
+    result_client_cert_fingerprints: list[str] = Field(
+        default_factory=list,
+        description="If set, the fingerprint must be one of these (hex, ':' ignored).",
     )
     ca_file: Path | None = Field(
         None,

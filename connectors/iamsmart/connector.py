@@ -27,6 +27,8 @@ from connectors.base import (
     AttributeRequest,
     AttributeResult,
     LoginRedirect,
+    UpstreamDenied,
+    UpstreamError,
     UpstreamProtocolError,
 )
 from connectors.iamsmart.attributes import (
@@ -37,14 +39,23 @@ from connectors.iamsmart.attributes import (
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.client import EME_REQUEST, GET_QR, PROFILE_REQUEST, IAMSmartClient
 from connectors.iamsmart.config import IAMSmartConfig, Language
-from connectors.iamsmart.errors import SUCCESS, error_for_code
+from connectors.iamsmart.errors import SUCCESS
 from connectors.iamsmart.http11 import Poster
-from connectors.iamsmart.results import Binding, BindingStore, find_binding, new_business_id
+from connectors.iamsmart.results import (
+    Binding,
+    BindingStore,
+    Correlation,
+    find_binding,
+    new_business_id,
+    verified_channel,
+)
 from connectors.iamsmart.sources import is_mobile, source_for_user_agent
 from federation.identity import Assurance, Attr, IdentityRecord
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
+_TXID_ONLY = Correlation("insecure_txid")
+"""A clear refusal over a verified channel is matched on its txID (or plain businessID)."""
 _CORRELATION = frozenset({"businessID", "state"})
 """Result content fields that correlate, not attributes."""
 STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
@@ -82,6 +93,7 @@ class IAMSmartConnector:
         self.cek = CekCache(config, redis)
         self.client = IAMSmartClient(config, http=http, cek=self.cek)
         self.bindings = BindingStore(config, redis)
+        self._profile_refused = False
 
     async def aclose(self) -> None:
         """Close the HTTP pool."""
@@ -104,7 +116,9 @@ class IAMSmartConnector:
             "lang": iamsmart_language(language, cfg.default_language),
             "state": state,
         }
-        if mobile and cfg.broker_page_on_mobile:
+        in_app = source.endswith("_IMS_InAppBrowser")
+        if mobile and cfg.broker_page_on_mobile and (cfg.broker_page_in_app_browser or not in_app):
+            # inside the iAM Smart in-app browser there is no app to hand over to (CORPH)
             params["brokerPage"] = "true"
         url = f"{cfg.api_base_url}{GET_QR}?{urlencode(params, quote_via=quote)}"
         return LoginRedirect(
@@ -127,10 +141,16 @@ class IAMSmartConnector:
             )
         error_code = params.get("error_code")
         if error_code:
-            raise error_for_code(error_code, context="login")
+            raise self.client.codes.error_for(error_code, context="login")
         code = params.get("code") or ""
-        if not code or len(code) > 512:
-            raise UpstreamProtocolError("iAM Smart callback without a code")
+        if not code:
+            # "If the user denies it, only the state parameter will be redirected" (SBX
+            # p.28, IAMS-C §1.4.1): the person declined — not a protocol error
+            raise UpstreamDenied("iAM Smart login declined (state only)")
+        # a raw "+" in the query has become a space (form decoding); a code has no spaces
+        code = code.replace(" ", "+")
+        if len(code) > 512:
+            raise UpstreamProtocolError("iAM Smart callback code too long")
         token = await self.client.get_token(code)
         assurance = Assurance.IAMSMART_PLUS if token.user_type == "sign" else Assurance.IAMSMART
         expires_ms = (token.issue_at_ms or int(time.time() * 1000)) + token.expires_in_ms
@@ -157,9 +177,33 @@ class IAMSmartConnector:
         user_agent: str,
         language: str,
     ) -> AttributeRequest | None:
-        """The next profile or e-ME request for attributes ``identity`` lacks (§1.6)."""
+        """The next profile or e-ME request for attributes ``identity`` lacks (§1.6).
+
+        A profile request refused as forbidden (``profile_fallback`` codes, ``D20012``: the
+        profile API may be reserved for government bureaux) is asked again through e-ME,
+        and this connector asks e-ME from then on."""
         missing = [Attr(a) for a in wanted if a not in identity.attributes]
-        plan = plan_requests(missing, use_profile_api=self.config.use_profile_api)
+        try:
+            return await self._start(identity, missing, state, user_agent, language)
+        except UpstreamError as exc:
+            if exc.upstream_code not in self.client.codes.flagged("profile_fallback") or (
+                self._profile_refused or not self.config.use_profile_api
+            ):
+                raise
+            log.warning("iAM Smart refused the profile API; asking through e-ME")
+            self._profile_refused = True
+            return await self._start(identity, missing, state, user_agent, language)
+
+    async def _start(
+        self,
+        identity: IdentityRecord,
+        missing: list[Attr],
+        state: str,
+        user_agent: str,
+        language: str,
+    ) -> AttributeRequest | None:
+        use_profile = self.config.use_profile_api and not self._profile_refused
+        plan = plan_requests(missing, use_profile_api=use_profile)
         unavailable = tuple(a.value for a in plan.unavailable)
         if plan.profile_fields:
             kind, fields = "profile", plan.profile_fields
@@ -193,9 +237,9 @@ class IAMSmartConnector:
         if not isinstance(ticket_id, str) or not ticket_id:
             raise UpstreamProtocolError("initiateRequest returned no ticketID")
         window_ms = self.config.callback_window_seconds * 1000
-        await self.bindings.put(
-            Binding(business_id, ticket_id, state, kind, int(time.time() * 1000) + window_ms)
-        )
+        app_url = self._app_url(kind, ticket_id, content.get("authByQR"))
+        expires_ms = int(time.time() * 1000) + window_ms
+        await self.bindings.put(Binding(business_id, ticket_id, state, kind, expires_ms, app_url))
         log.info(
             "iAM Smart attribute request",
             extra={"fields": {"kind": kind, "fields": ",".join(fields)}},
@@ -210,13 +254,37 @@ class IAMSmartConnector:
             ),
             browser_url=self._approval_url(ticket_id, language),
             unavailable=unavailable,
+            app_url=app_url,
         )
 
-    async def complete_attribute_request(self, body: bytes) -> AttributeResult:
+    async def app_link(self, ticket_id: str) -> str | None:
+        """The "Open iAM Smart" link of a pending request (for the waiting page)."""
+        binding = await self.bindings.by_ticket(ticket_id)
+        return binding.app_url if binding else None
+
+    def _app_url(self, kind: str, ticket_id: str, auth_by_qr: object) -> str | None:
+        """The "Open iAM Smart" link for a same-device request: ``authByQR`` false means
+        the person logged in app-to-app, and the app opens the request only through
+        ``<app scheme>://profile?ticketID=…`` / ``://eme?ticketID=…`` (CorpID-SPEC
+        §4.11.3; the government Java client builds exactly these; Cyberport's guides
+        require the button). ``authByQR`` true: the request is pushed to the phone."""
+        scheme = self.config.app_scheme
+        if not scheme or auth_by_qr not in (False, "false"):
+            return None
+        context = "profile" if kind == "profile" else "eme"
+        return f"{scheme}://{context}?ticketID={quote(ticket_id, safe='')}"
+
+    async def complete_attribute_request(
+        self, body: bytes, *, headers: Mapping[str, str] | None = None
+    ) -> AttributeResult:
         """Open a result callback (``{txID, code, message, secretKey?, content}``): accepted
         only when its content opens with a CEK ``getKey`` issued to us and names a request
-        we made (:mod:`connectors.iamsmart.results`); otherwise
+        we made (:mod:`connectors.iamsmart.results`); an error result without encrypted
+        content only over a client-certificate-verified channel. Otherwise
         :class:`UpstreamProtocolError` and nothing changes."""
+        channel = verified_channel(self.config, headers)
+        if self.config.result_client_cert == "required" and not channel:
+            raise UpstreamProtocolError("result callback without a verified client certificate")
         try:
             envelope = json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
@@ -226,6 +294,11 @@ class IAMSmartConnector:
         ack = {"code": SUCCESS, "message": "SUCCESS"}
         code = str(envelope.get("code", ""))
         content = envelope.get("content")
+        if code != SUCCESS and channel and not isinstance(content, str):
+            # a refusal in clear, from a sender the proxy authenticated
+            named = content if isinstance(content, dict) else {}
+            binding = await find_binding(self.bindings, _TXID_ONLY, named, envelope.get("txID"))
+            return await self._refusal(binding, code, ack)
         if not isinstance(content, str) or not content:
             # an unauthenticated body: anyone can send it, so it ends nothing (issue 16)
             raise UpstreamProtocolError("result callback has no encrypted content")
@@ -239,12 +312,10 @@ class IAMSmartConnector:
         if not isinstance(fields, dict):
             raise UpstreamProtocolError("result callback content is not an object")
         binding = await find_binding(self.bindings, self.config, fields, envelope.get("txID"))
+        if code != SUCCESS:
+            return await self._refusal(binding, code, ack)
         if not await self.bindings.consume(binding):
             raise UpstreamProtocolError("result callback for a request already answered")
-        if code != SUCCESS:
-            return AttributeResult(
-                binding.ticket_id, error=error_for_code(code, context="result"), acknowledgement=ack
-            )
         attributes = attributes_from_iamsmart(
             {k: v for k, v in fields.items() if k not in _CORRELATION}, None
         )
@@ -253,6 +324,12 @@ class IAMSmartConnector:
             extra={"fields": {"names": ",".join(sorted(attributes))}},
         )
         return AttributeResult(binding.ticket_id, attributes=attributes, acknowledgement=ack)
+
+    async def _refusal(self, binding: Binding, code: str, ack: dict[str, str]) -> AttributeResult:
+        if not await self.bindings.consume(binding):
+            raise UpstreamProtocolError("result callback for a request already answered")
+        error = self.client.codes.error_for(code, context="result")
+        return AttributeResult(binding.ticket_id, error=error, acknowledgement=ack)
 
     def _approval_url(self, ticket_id: str, language: str) -> str | None:
         template = self.config.approval_url_template

@@ -67,9 +67,16 @@ def wrap_cek(public_key: rsa.RSAPublicKey, cek: bytes, kind: RsaPadding = "pkcs1
 def unwrap_cek(
     private_key: rsa.RSAPrivateKey, secret_key: str, kind: RsaPadding = "pkcs1v15"
 ) -> bytes:
-    """The CEK from ``secretKey``. Accepts a raw 32-byte key or its Base64 text."""
+    """The CEK from ``secretKey``. Accepts a raw 32-byte key or its Base64 text, and a
+    ciphertext with one leading zero byte (257 bytes for a 2048-bit key)."""
     try:
-        cek = private_key.decrypt(base64.b64decode(secret_key, validate=True), _padding(kind))
+        raw = base64.b64decode(secret_key, validate=True)
+        size = (private_key.key_size + 7) // 8
+        if len(raw) == size + 1 and raw[0] == 0:
+            # a Java BigInteger.toByteArray() sign byte: 257 bytes for a 2048-bit key (a
+            # public client drops it; issue 23 item 8)
+            raw = raw[1:]
+        cek = private_key.decrypt(raw, _padding(kind))
     except (ValueError, binascii.Error) as exc:
         raise CryptoError("secretKey cannot be decrypted with our encipherment key") from exc
     if len(cek) == CEK_LENGTH:

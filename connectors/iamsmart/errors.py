@@ -1,15 +1,22 @@
-"""The iAM Smart "D" return codes and the typed error each one becomes (domain-facts §1.7).
+"""The iAM Smart "D" return codes and the typed error each one becomes (domain-facts §1.7;
+issue 23 item 6).
 
-One table, used by the connector (code → typed error) and by the simulator (which code
-answers which violation). Codes marked *guess* are not in the public sources: they follow
-the layout of the CorpID "M" table (x2xxxx parameters/signature, x3xxxx encryption,
-x4xxxx authentication, x5xxxx profile, x6xxxx form filling) and are listed in
-``docs/iamsmart.md``.
+The table is data, ``codes.yaml`` beside this module: per code its meaning, the outcome
+(the typed error and so the person's page), flags (``rekey``, ``resend``,
+``profile_fallback``), and its source and certainty. The public record gives few codes;
+the rest follow the CorpID "M" layout (``docs/iamsmart.md``). A confirmed table replaces
+it through the connector setting ``codes_file`` without a code change. Used by the
+connector (code → typed error) and by the simulator (which code answers which violation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
 
 from connectors.base import (
     UpstreamConfigError,
@@ -21,55 +28,91 @@ from connectors.base import (
 )
 
 SUCCESS = "D00000"
+DEFAULT_CODES_FILE = Path(__file__).with_name("codes.yaml")
+_OUTCOMES: dict[str, type[UpstreamError] | None] = {
+    "success": None,
+    "denied": UpstreamDenied,
+    "expired": UpstreamLoginExpired,
+    "unavailable": UpstreamUnavailable,
+    "protocol": UpstreamProtocolError,
+    "config": UpstreamConfigError,
+}
+_FLAGS = frozenset({"rekey", "resend", "profile_fallback"})
 
 
 @dataclass(frozen=True, slots=True)
 class DCode:
-    """One return code: its meaning, whether it is documented publicly, and its error type."""
+    """One return code: meaning, outcome, flags, and where the meaning comes from."""
 
     code: str
     meaning: str
-    error: type[UpstreamError]
-    documented: bool
+    outcome: str
+    source: str
+    certainty: str
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def error(self) -> type[UpstreamError]:
+        """The typed error this code becomes."""
+        return _OUTCOMES[self.outcome] or UpstreamProtocolError
+
+    @property
+    def documented(self) -> bool:
+        """Whether a public source (not only the inferred layout) gives the meaning."""
+        return self.certainty in {"spec", "spec-analog", "client"}
 
 
-_TABLE: tuple[DCode, ...] = (
-    DCode("D20001", "user denied the login (callback)", UpstreamDenied, True),
-    DCode("D20002", "unknown or disabled clientID", UpstreamConfigError, False),
-    DCode("D20003", "missing or malformed parameter or header", UpstreamProtocolError, False),
-    DCode(
-        "D20004", "timestamp out of order or outside the allowed skew", UpstreamProtocolError, False
-    ),
-    DCode("D20005", "unsupported signature method", UpstreamProtocolError, False),
-    DCode("D20006", "signature verification failed", UpstreamConfigError, False),
-    DCode("D20007", "unsupported source", UpstreamProtocolError, False),
-    DCode(
-        "D20008",
-        "invalid online service URL (redirect URI not registered)",
-        UpstreamConfigError,
-        True,
-    ),
-    DCode("D20009", "accessToken not exist or expired", UpstreamLoginExpired, False),
-    DCode("D20010", "nonce already used", UpstreamProtocolError, False),
-    DCode("D20011", "scope or field not allowed for this client", UpstreamConfigError, False),
-    DCode("D20012", "unsupported responseType or grantType", UpstreamProtocolError, False),
-    DCode("D30001", "no encipherment key (KEK) registered", UpstreamConfigError, False),
-    DCode("D30002", "CEK not exist or expired", UpstreamProtocolError, False),
-    DCode("D30004", "decryption failed", UpstreamProtocolError, False),
-    DCode("D40000", "user cancelled", UpstreamDenied, True),
-    DCode("D40001", "user rejected", UpstreamDenied, True),
-    DCode("D40003", "authentication timeout", UpstreamLoginExpired, True),
-    DCode("D40004", "authCode not exist or expired", UpstreamLoginExpired, True),
-    DCode("D50001", "user rejected the profile request", UpstreamDenied, False),
-    DCode("D60001", "user rejected the form filling (e-ME) request", UpstreamDenied, False),
-    DCode("D90000", "service temporarily unavailable", UpstreamUnavailable, False),
-)
+class CodeTable:
+    """The codes by value, with the connector's questions about them."""
 
-D_CODES: dict[str, DCode] = {entry.code: entry for entry in _TABLE}
-"""Every code we know, by code."""
+    def __init__(self, entries: Mapping[str, DCode]) -> None:
+        self.codes = dict(entries)
 
-CEK_ERRORS: frozenset[str] = frozenset({"D30002", "D30004"})
-"""Codes after which the connector fetches the CEK again and retries once."""
+    def flagged(self, flag: str) -> frozenset[str]:
+        """Codes carrying ``flag``."""
+        return frozenset(c for c, e in self.codes.items() if flag in e.flags)
+
+    def error_for(self, code: str, *, context: str = "") -> UpstreamError:
+        """The typed error for a return code (unknown codes → protocol error)."""
+        entry = self.codes.get(code)
+        where = f" during {context}" if context else ""
+        if entry is None or entry.outcome == "success":
+            return UpstreamProtocolError(
+                f"iAM Smart returned unknown code{where}", upstream_code=code
+            )
+        return entry.error(f"iAM Smart {entry.meaning}{where}", upstream_code=code)
+
+
+@cache
+def load_codes(path: Path = DEFAULT_CODES_FILE) -> CodeTable:
+    """A code table from YAML (see ``codes.yaml`` for the format); checked at load."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries: dict[str, DCode] = {}
+    for item in data.get("codes") or []:
+        flags = frozenset(item.get("flags") or ())
+        code = str(item["code"])
+        if item["outcome"] not in _OUTCOMES or not flags <= _FLAGS:
+            raise ValueError(f"{path}: bad outcome or flags for {code}")
+        entries[code] = DCode(
+            code,
+            str(item["meaning"]),
+            str(item["outcome"]),
+            str(item.get("source", "")),
+            str(item.get("certainty", "guess")),
+            flags,
+        )
+    if SUCCESS not in entries:
+        raise ValueError(f"{path}: the table must contain {SUCCESS}")
+    return CodeTable(entries)
+
+
+DEFAULT_CODES = load_codes()
+D_CODES: dict[str, DCode] = DEFAULT_CODES.codes
+"""Every code of the default table, by code."""
+
+CEK_ERRORS: frozenset[str] = DEFAULT_CODES.flagged("rekey")
+"""Codes after which the connector fetches the CEK again and retries once (any D3000x
+encryption error, as the government client does)."""
 
 TIMESTAMP_ERROR = "D20004"
 """Code after which the connector re-signs with a fresh timestamp and nonce and resends
@@ -77,9 +120,5 @@ TIMESTAMP_ERROR = "D20004"
 
 
 def error_for_code(code: str, *, context: str = "") -> UpstreamError:
-    """The typed error for an iAM Smart return code (unknown codes → protocol error)."""
-    entry = D_CODES.get(code)
-    where = f" during {context}" if context else ""
-    if entry is None:
-        return UpstreamProtocolError(f"iAM Smart returned unknown code{where}", upstream_code=code)
-    return entry.error(f"iAM Smart {entry.meaning}{where}", upstream_code=code)
+    """The typed error for a code of the default table."""
+    return DEFAULT_CODES.error_for(code, context=context)

@@ -26,6 +26,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
@@ -50,6 +51,8 @@ class Binding:
     state: str
     kind: str
     expires_ms: int
+    app_url: str | None = None
+    """The "Open iAM Smart" link of the request (same-device login), if any."""
 
 
 class BindingStore:
@@ -117,6 +120,13 @@ class BindingStore:
             del self._memory[key]
 
 
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """A correlation rule on its own (for a body whose channel is authenticated)."""
+
+    result_correlation: str
+
+
 def new_business_id() -> str:
     """A fresh ``businessID``: 32 hex characters (ASCII ≤ 36, unique per request)."""
     return secrets.token_hex(16)
@@ -131,8 +141,29 @@ def ticket_of(tx_id: object) -> str | None:
     return match.group(1) if match else tx_id
 
 
+def verified_channel(config: IAMSmartConfig, headers: Mapping[str, str] | None) -> bool:
+    """Whether the reverse proxy says it verified the sender's client certificate (and,
+    when fingerprints are configured, that it is one of them). Off → always False."""
+    if config.result_client_cert == "off" or headers is None:
+        return False
+    if headers.get(config.result_client_cert_verify_header, "") != "SUCCESS":
+        return False
+    allowed = {_fingerprint(f) for f in config.result_client_cert_fingerprints}
+    if not allowed:
+        return True
+    given = _fingerprint(headers.get(config.result_client_cert_fingerprint_header, ""))
+    return any(secrets.compare_digest(given.encode(), f.encode()) for f in allowed)
+
+
+def _fingerprint(value: str) -> str:
+    return value.replace(":", "").strip().lower()
+
+
 async def find_binding(
-    store: BindingStore, config: IAMSmartConfig, content: dict[str, object], tx_id: object
+    store: BindingStore,
+    config: IAMSmartConfig | Correlation,
+    content: Mapping[str, object],
+    tx_id: object,
 ) -> Binding:
     """The request an opened result answers (see the module docstring), or
     :class:`ResultNotOurs`."""

@@ -139,12 +139,24 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     await journey.store.bind_ticket(record, ask.ticket_id, **fields)
     if ask.browser_url:
         return RedirectResponse(ask.browser_url, status_code=303)
-    return waiting_page(journey, request, record)
+    return waiting_page(journey, request, record, app_link=ask.app_url)
 
 
-def waiting_page(journey: Journey, request: Request, record: JourneyRecord) -> Response:
-    """ "Approve the request in your iAM Smart app", with a Continue button."""
+async def waiting_page_again(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """The waiting page for a request already pending (its "Open" link looked up again)."""
+    lookup = getattr(journey.connector, "app_link", None)
+    link = await lookup(record.ticket) if lookup is not None and record.ticket else None
+    return waiting_page(journey, request, record, app_link=link)
+
+
+def waiting_page(
+    journey: Journey, request: Request, record: JourneyRecord, *, app_link: str | None = None
+) -> Response:
+    """ "Approve the request in your iAM Smart app", with a Continue button, and an "Open
+    iAM Smart" button when the request can be opened in the app on this device
+    (``AttributeRequest.app_url``: after an app-to-app login)."""
     view = HandoffPage(
+        app_link=app_link,
         continue_url=CONTINUE_PATH,
         cancel_url=CANCEL_PATH,
         upstream=getattr(journey.connector, "id", "iamsmart"),
@@ -166,7 +178,7 @@ async def result_post(journey: Journey, request: Request) -> Response:
         too_large = {"error": "invalid_request", "error_description": "the body is too large"}
         return JSONResponse(too_large, status_code=413)
     try:
-        result = await connector.complete_attribute_request(body)
+        result = await connector.complete_attribute_request(body, headers=request.headers)
     except UpstreamError as exc:
         log.warning("attribute result refused", extra={"fields": {"kind": type(exc).__name__}})
         return JSONResponse({"error": "invalid_request"}, status_code=400)
@@ -198,7 +210,7 @@ async def resume(journey: Journey, request: Request) -> Response:
     if ticket is not None and ticket != record.ticket:
         return failures.expired(journey, request)
     if record.result is None:
-        return waiting_page(journey, request, record)
+        return await waiting_page_again(journey, request, record)
     return await apply_result(journey, request, record)
 
 

@@ -21,6 +21,7 @@ from connectors.iamsmart.attributes import EME_FIELDS, PROFILE_FIELDS
 from connectors.iamsmart.errors import D_CODES, SUCCESS
 from connectors.iamsmart.signing import SIGNATURE_METHOD, signature_matches
 from connectors.iamsmart.simulator.config import RegisteredClient
+from connectors.iamsmart.simulator.delivery import wrap_secret_key
 from connectors.iamsmart.simulator.state import Cek, SimulatorState, Ticket, now_ms
 from connectors.iamsmart.sources import ALL_SOURCES
 
@@ -58,7 +59,7 @@ async def verify_request(request: Request) -> tuple[RegisteredClient, str]:
         for name in ("clientID", "signatureMethod", "timestamp", "nonce", "signature")
     }
     if any(value is None or value == "" for value in headers.values()):
-        raise SimError("D20003", "missing signing header")
+        raise SimError("D20002", "missing signing header")
     client_id, method, timestamp, nonce, given = (str(v) for v in headers.values())
     if (
         not (timestamp.isascii() and timestamp.isdigit())
@@ -73,7 +74,7 @@ async def verify_request(request: Request) -> tuple[RegisteredClient, str]:
         raise SimError("D20003", "body is not UTF-8") from exc
     client = sim.clients.get(client_id)
     if client is None:
-        raise SimError("D20002")
+        raise SimError("D20003", "unknown clientID")
     if method != SIGNATURE_METHOD:
         raise SimError("D20005")
     secret = client.client_secret.get_secret_value()
@@ -83,7 +84,7 @@ async def verify_request(request: Request) -> tuple[RegisteredClient, str]:
     if not state.accept_timestamp(client_id, int(timestamp)):
         raise SimError("D20004")
     if not state.accept_nonce(client_id, nonce):
-        raise SimError("D20010")
+        raise SimError("D20004", "nonce already used")
     return client, body
 
 
@@ -131,6 +132,10 @@ def _open(
     raise SimError("D30004")
 
 
+def _compact(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 router = APIRouter()
 
 
@@ -143,8 +148,10 @@ async def get_token(request: Request) -> JSONResponse:
         cek = None
         if "content" in body:
             body, cek = _open(sim.state, client, body)
+        elif sim.settings.conformance:  # every POST but getKey is encrypted (Cyberport)
+            raise SimError("D20003", "the body must be CEK-encrypted")
         if body.get("grantType") != "authorization_code":
-            raise SimError("D20012")
+            raise SimError("D20003", "grantType must be authorization_code")
         code = body.get("code")
         grant = sim.state.redeem_code(code, client.client_id) if isinstance(code, str) else None
         if grant is None:
@@ -157,12 +164,12 @@ async def get_token(request: Request) -> JSONResponse:
             "issueAt": now_ms(),
             "expiresIn": sim.settings.access_token_lifetime_ms,
             "openID": sim.state.open_id(persona.id, client.client_id),
-            "lastModifiedDate": persona.last_modified,
+            "lastModifiedDate": persona.last_modified_ms,
             "userType": persona.user_type,
             "scope": " ".join(issued.scopes),
         }
         if cek is not None:
-            return envelope(SUCCESS, crypto.encrypt(cek.key, json.dumps(content).encode()))
+            return envelope(SUCCESS, crypto.encrypt(cek.key, _compact(content)))
         return envelope(SUCCESS, content)
     except SimError as exc:
         return envelope(exc.code)
@@ -177,7 +184,8 @@ async def get_key(request: Request) -> JSONResponse:
             raise SimError("D30001")
         cek = sim.state.current_cek(client)
         content = {
-            "secretKey": crypto.wrap_cek(client.public_key, cek.key, client.rsa_padding),
+            "secretKey": wrap_secret_key(sim.settings, client, cek.key),
+            "pubKey": client.public_key_b64,
             "issueAt": cek.issue_at_ms,
             "expiresIn": cek.expires_ms - cek.issue_at_ms,
         }
@@ -202,8 +210,9 @@ async def _initiate(request: Request, kind: str) -> JSONResponse:
         client, text = await verify_request(request)
         body, cek = _open(sim.state, client, _json_object(text))
         ticket = _ticket(sim, client, body, kind)
-        content = {"authByQR": False, "ticketID": ticket.id}
-        return envelope(SUCCESS, crypto.encrypt(cek.key, json.dumps(content).encode()))
+        by_qr = sim.state.token_grant(body["accessToken"], client.client_id).by_qr
+        content = {"authByQR": by_qr, "ticketID": ticket.id}
+        return envelope(SUCCESS, crypto.encrypt(cek.key, _compact(content)))
     except SimError as exc:
         return envelope(exc.code)
 
@@ -215,10 +224,12 @@ def _ticket(sim: Any, client: RegisteredClient, body: dict[str, Any], kind: str)
     if grant is None:
         raise SimError("D20009")
     if body.get("openID") != sim.state.open_id(grant.persona_id, client.client_id):
-        raise SimError("D20009", "openID does not belong to the accessToken")
+        raise SimError("D20010", "openID does not belong to the accessToken")
+    if kind == "profile" and not client.profile_api:
+        raise SimError("D20012", "the profile API is not open to this online service")
     scope = "eidapi_profiles" if kind == "profile" else "eidapi_formFilling"
     if scope not in grant.scopes:
-        raise SimError("D20011")
+        raise SimError("D20015", f"the login did not grant {scope}")
     redirect_uri = body.get("redirectURI")
     if not isinstance(redirect_uri, str) or redirect_uri not in client.redirect_uris:
         raise SimError("D20008")
@@ -239,8 +250,14 @@ def _ticket(sim: Any, client: RegisteredClient, body: dict[str, Any], kind: str)
     ):
         raise SimError("D20003", f"{key} must list known fields")
     business_id = body.get("businessID")
-    if not isinstance(business_id, str) or not 0 < len(business_id) <= 64:
-        raise SimError("D20003", "businessID required")
+    if (
+        not isinstance(business_id, str)
+        or not 0 < len(business_id) <= 36
+        or not business_id.isascii()
+    ):
+        raise SimError("D20003", "businessID: ASCII, 1-36 characters")
+    if not sim.state.new_business_id(client.client_id, business_id):
+        raise SimError("D20011")
     return sim.state.open_ticket(
         Ticket(
             id=str(uuid.uuid4()),

@@ -7,11 +7,14 @@ pair (``demo/``).
 
 from __future__ import annotations
 
+import base64
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -45,6 +48,9 @@ class RegisteredClient(BaseModel):
     encipherment_key_pem: str | None = None
     encipherment_key_file: Path | None = None
     rsa_padding: RsaPadding = "pkcs1v15"
+    profile_api: bool = True
+    """False: profile requests are refused as forbidden (D20012), as they may be for a
+    non-government online service; the relying party should fall back to e-ME."""
 
     @model_validator(mode="after")
     def _check(self) -> RegisteredClient:
@@ -52,6 +58,16 @@ class RegisteredClient(BaseModel):
         if unknown:
             raise ValueError(f"unknown scopes {sorted(unknown)}")
         return self
+
+    @cached_property
+    def public_key_b64(self) -> str | None:
+        """The KEK public key as Base64 DER (SubjectPublicKeyInfo): getKey's ``pubKey``."""
+        if self.public_key is None:
+            return None
+        der = self.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return base64.b64encode(der).decode()
 
     @cached_property
     def public_key(self) -> rsa.RSAPublicKey | None:
@@ -75,6 +91,12 @@ class Persona(BaseModel):
     profile: dict[str, Any]
     eme: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def last_modified_ms(self) -> int:
+        """``lastModifiedDate`` as getToken sends it: a millisecond epoch number (SBX
+        p.31: Long); ``personas.yaml`` writes it as ISO 8601 for people to read."""
+        return int(datetime.fromisoformat(self.last_modified).timestamp() * 1000)
+
     def field(self, name: str) -> Any:
         """A profile or e-ME field value (``None`` if the person has none)."""
         if name in self.profile:
@@ -93,6 +115,17 @@ class SimulatorSettings(BaseModel):
     """0 (default): a timestamp lower than the client's previous one is refused (D20004), as
     published. N > 0: load tests only — accept one up to N ms lower (requests signed by
     several processes arrive out of order); the nonce check still refuses replays."""
+    conformance: bool = False
+    """Conformance mode (issue 23): behave as the public specification describes where
+    the default mode is lenient — getToken only CEK-encrypted (plain JSON → D20003); a
+    login deny returns only ``state``; auth codes carry a raw ``+``; a ``secretKey`` may
+    carry a leading zero byte (257 bytes, as Java's BigInteger writes it); after a
+    profile / e-ME approval the browser is not sent back (the person returns to it, as
+    from the phone)."""
+    login_deny: Literal["", "D40001", "D20001", "state-only"] = ""
+    """What a login deny returns: D40001 (public C# constants), D20001 (the sandbox
+    guide's example) or only ``state`` (the guide's text). Empty: D40001, or state-only
+    in conformance mode."""
     login_window_s: int = 1080
     auto_approve: bool = False
     deliver_timeout_s: float = 10.0

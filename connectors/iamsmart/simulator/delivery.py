@@ -1,6 +1,7 @@
 """Result delivery: the encrypted profile/e-ME callback POSTed to the relying party
 (domain-facts §1.5, CorpID-SPEC §2.3.1; shape as the public Node client reads it):
-``{"txID": "<T=ticketID>", "code", "message", "secretKey", "content"}`` where ``content``
+``{"txID": "<T=random>", "code", "message", "secretKey", "content"}`` (``txID`` names the
+message, not the request, as the real gateway's would) where ``content``
 is the CEK-encrypted JSON of ``businessID``, ``state`` and the approved fields, and
 ``secretKey`` the CEK wrapped to the client's KEK. The CEK is always the one ``getKey``
 issued (a relying party must refuse any other: the wrapped key authenticates nobody).
@@ -8,15 +9,17 @@ issued (a relying party must refuse any other: the wrapped key authenticates nob
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from connectors.iamsmart import crypto
 from connectors.iamsmart.errors import SUCCESS
 from connectors.iamsmart.http11 import HttpFailure, Poster, open_poster
-from connectors.iamsmart.simulator.config import Persona, RegisteredClient
+from connectors.iamsmart.simulator.config import Persona, RegisteredClient, SimulatorSettings
 from connectors.iamsmart.simulator.state import SimulatorState, Ticket
 
 log = logging.getLogger("idbridge.iamsmart_sim")
@@ -41,6 +44,18 @@ def approved_fields(persona: Persona, ticket: Ticket, chosen: Iterable[str]) -> 
     return result
 
 
+def wrap_secret_key(settings: SimulatorSettings, client: RegisteredClient, key: bytes) -> str:
+    """``secretKey`` for ``client``; in conformance mode as Java's ``BigInteger
+    .toByteArray()`` writes a ciphertext with its top bit set: one leading zero byte (257
+    bytes for a 2048-bit key; a public client strips it)."""
+    assert client.public_key is not None
+    wrapped = crypto.wrap_cek(client.public_key, key, client.rsa_padding)
+    raw = base64.b64decode(wrapped)
+    if settings.conformance and raw[0] >= 0x80:
+        return base64.b64encode(b"\0" + raw).decode()
+    return wrapped
+
+
 def result_body(
     state: SimulatorState, client: RegisteredClient, ticket: Ticket, fields: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -60,10 +75,10 @@ def result_body(
     else:
         code, message, payload = SUCCESS, "SUCCESS", {**named, **fields}
     return {
-        "txID": f"<T={ticket.id}>",
+        "txID": f"<T={uuid.uuid4()}>",  # identifies this message only (SIM-SPEC §2.4.2)
         "code": code,
         "message": message,
-        "secretKey": crypto.wrap_cek(client.public_key, cek.key, client.rsa_padding),
+        "secretKey": wrap_secret_key(state.settings, client, cek.key),
         "content": crypto.encrypt(cek.key, json.dumps(payload, ensure_ascii=False).encode()),
     }
 

@@ -4,13 +4,15 @@ to the relying party (or a trilingual error page when the redirect URI cannot be
 
 Login: ``getQR`` → PC_Browser: QR page (real QR of the app link) with a "simulate the app"
 panel; phone sources or ``brokerPage=true``: straight to the app page (app-to-app).
-Approve → ``redirectURI?code&state``; deny → ``error_code=D40001``; cancel → ``D40000``.
+Approve → ``redirectURI?code&state``; deny → ``error_code=D40001`` (or ``D20001``, or
+only ``state``: ``login_deny``, state-only in conformance mode); cancel → ``D40000``.
 
 Profile / e-ME: ``/sim/app/requests/{ticketID}`` lists the requested fields, each with
 its own checkbox. Approve (the ticked fields) or deny → the encrypted result is POSTed to
 the RP (``delivery``), then the browser goes to ``redirectURI?state&ticketID``
 (plus ``error_code`` when denied): the simulator's stand-in for "the person comes back to
-the browser after approving on the phone".
+the browser after approving on the phone". In conformance mode the page only says
+"done": the person goes back to the browser's waiting page, as from the phone.
 
 Every form carries a CSRF token (``csrf``): ``HMAC-SHA256(per-process secret, purpose ‖ id)``
 bound to the login or ticket it answers, compared in constant time. A POST without it, or
@@ -104,6 +106,23 @@ def back_to(uri: str, **params: str | None) -> RedirectResponse:
     return RedirectResponse(f"{uri}{sep}{query}", status_code=303)
 
 
+def with_code(sim: Any, uri: str, code: str, state: str | None) -> RedirectResponse:
+    """The login callback redirect. In conformance mode the code's Base64 characters go
+    into the query as they are — a raw ``+`` included, which form decoding turns into a
+    space (issue 23 item 8: the relying party must cope)."""
+    if not sim.settings.conformance:
+        return back_to(uri, code=code, state=state)
+    sep = "&" if "?" in uri else "?"
+    query = f"code={code}" + (f"&{urlencode({'state': state})}" if state is not None else "")
+    return RedirectResponse(f"{uri}{sep}{query}", status_code=303)
+
+
+def _by_qr(login: LoginSession) -> bool:
+    """Whether the person scanned the QR code (PC, no broker page) rather than going
+    app-to-app: later requests then answer ``authByQR: true``."""
+    return not (is_mobile(login.source) or login.broker_page)
+
+
 def qr_data_uri(text: str) -> str:
     """A real QR code of ``text`` as an SVG data URI."""
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
@@ -119,7 +138,7 @@ async def get_qr(request: Request) -> Response:
     lang = pick_language(q.get("lang"))
     client = sim.clients.get(q.get("clientID", ""))
     if client is None:
-        return error_page(request, lang, "D20002", "e_unknown_client")
+        return error_page(request, lang, "D20003", "e_unknown_client")
     redirect_uri = q.get("redirectURI", "")
     if redirect_uri not in client.redirect_uris:
         return error_page(request, lang, "D20008", "e_redirect")
@@ -127,13 +146,13 @@ async def get_qr(request: Request) -> Response:
     if state is not None and not _STATE.fullmatch(state):
         return back_to(redirect_uri, error_code="D20003")
     if q.get("responseType") != "code":
-        return back_to(redirect_uri, error_code="D20012", state=state)
+        return back_to(redirect_uri, error_code="D20003", state=state)
     source = q.get("source", "")
     if source not in ALL_SOURCES:
         return back_to(redirect_uri, error_code="D20007", state=state)
     scopes = tuple(dict.fromkeys((q.get("scope") or "").split()))
     if not scopes or "eidapi_auth" not in scopes or not set(scopes) <= set(client.allowed_scopes):
-        return back_to(redirect_uri, error_code="D20011", state=state)
+        return back_to(redirect_uri, error_code="D20012", state=state)
     broker = (q.get("brokerPage") or "false").lower()
     if broker not in {"true", "false"}:
         return back_to(redirect_uri, error_code="D20003", state=state)
@@ -151,8 +170,8 @@ async def get_qr(request: Request) -> Response:
     )
     persona = q.get("sim_persona")
     if sim.settings.auto_approve and persona in sim.personas:
-        code = sim.state.issue_code(login, persona)
-        return back_to(redirect_uri, code=code, state=state)
+        code = sim.state.issue_code(login, persona, by_qr=_by_qr(login))
+        return with_code(sim, redirect_uri, code, state)
     app_url = f"/sim/app/login/{login.id}?lang={lang}"
     if is_mobile(source) or login.broker_page:
         return RedirectResponse(app_url, status_code=303)
@@ -211,12 +230,17 @@ async def app_login_answer(request: Request, login_id: str) -> Response:
     action = (form.get("action") or [""])[0]
     persona = (form.get("persona") or [""])[0]
     if action == "approve" and persona in sim.personas:
-        code = sim.state.issue_code(login, persona)
-        return back_to(login.redirect_uri, code=code, state=login.state)
-    if action in {"deny", "cancel"}:
+        code = sim.state.issue_code(login, persona, by_qr=_by_qr(login))
+        return with_code(sim, login.redirect_uri, code, login.state)
+    if action == "cancel":
         login.finished = True
-        code = "D40001" if action == "deny" else "D40000"
-        return back_to(login.redirect_uri, error_code=code, state=login.state)
+        return back_to(login.redirect_uri, error_code="D40000", state=login.state)
+    if action == "deny":
+        login.finished = True
+        deny = sim.settings.login_deny or ("state-only" if sim.settings.conformance else "D40001")
+        if deny == "state-only":  # "only the state parameter will be redirected" (SBX)
+            return back_to(login.redirect_uri, state=login.state)
+        return back_to(login.redirect_uri, error_code=deny, state=login.state)
     return error_page(request, lang, "D20003", "e_bad_request")
 
 
@@ -271,6 +295,9 @@ async def _finish(request: Request, ticket: Any, chosen: list[str] | None) -> Re
     fields = None if chosen is None else approved_fields(persona, ticket, chosen)
     body = result_body(sim.state, client, ticket, fields)
     await deliver(sim.http(), ticket.redirect_uri, body)
+    if sim.settings.conformance:  # approved on the phone: the browser is not moved
+        lang = pick_language(request.query_params.get("lang"))
+        return render(request, "app_done.html", lang)
     error = None if fields is not None else body["code"]
     return back_to(ticket.redirect_uri, state=ticket.state, ticketID=ticket.id, error_code=error)
 

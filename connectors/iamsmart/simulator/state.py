@@ -16,6 +16,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from connectors.iamsmart import crypto
 from connectors.iamsmart.simulator.config import RegisteredClient, SimulatorSettings
@@ -51,6 +52,9 @@ class Grant:
     scopes: tuple[str, ...]
     expires_ms: int
     used: bool = False
+    by_qr: bool = False
+    """The login scanned a QR code (PC): later requests are pushed to the phone
+    (``authByQR: true``); app-to-app logins answer ``authByQR: false``."""
 
 
 @dataclass
@@ -93,12 +97,14 @@ class SimulatorState:
         self.last_timestamp: dict[str, int] = {}
         self.nonces: dict[str, dict[str, int]] = {}
         self.tickets: dict[str, Ticket] = {}
+        self.business_ids: dict[str, set[str]] = {}
 
     # --- identifiers -----------------------------------------------------------------
     def open_id(self, persona_id: str, client_id: str) -> str:
-        """Pairwise openID: the same person looks different to every client."""
+        """Pairwise openID: the same person looks different to every client. Shaped like
+        the published example (``liR14%2BvX%2F…%3D``): URL-encoded standard Base64."""
         mac = hmac.new(self._openid_key, f"{persona_id}\0{client_id}".encode(), hashlib.sha256)
-        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        return quote(base64.b64encode(mac.digest()).decode(), safe="")
 
     # --- replay guards ---------------------------------------------------------------
     def accept_timestamp(self, client_id: str, timestamp: int) -> bool:
@@ -142,11 +148,16 @@ class SimulatorState:
             return None
         return session
 
-    def issue_code(self, session: LoginSession, persona_id: str) -> str:
+    def issue_code(self, session: LoginSession, persona_id: str, *, by_qr: bool = False) -> str:
         session.finished = True
-        code = secrets.token_urlsafe(24)
+        if self.settings.conformance:  # standard Base64 characters, with at least one "+"
+            code = "+" + base64.b64encode(os.urandom(24)).decode()
+        else:
+            code = secrets.token_urlsafe(24)
         expires = now_ms() + self.settings.auth_code_lifetime_s * 1000
-        self.codes[code] = Grant(session.client_id, persona_id, session.scopes, expires)
+        self.codes[code] = Grant(
+            session.client_id, persona_id, session.scopes, expires, by_qr=by_qr
+        )
         return code
 
     def redeem_code(self, code: str, client_id: str) -> Grant | None:
@@ -166,6 +177,7 @@ class SimulatorState:
             grant.persona_id,
             grant.scopes,
             now_ms() + self.settings.access_token_lifetime_ms,
+            by_qr=grant.by_qr,
         )
         self.tokens[token] = issued
         return token, issued
@@ -201,6 +213,14 @@ class SimulatorState:
     def open_ticket(self, ticket: Ticket) -> Ticket:
         self.tickets[ticket.id] = ticket
         return ticket
+
+    def new_business_id(self, client_id: str, business_id: str) -> bool:
+        """True the first time a client uses a businessID (a duplicate is D20011)."""
+        seen = self.business_ids.setdefault(client_id, set())
+        if business_id in seen:
+            return False
+        seen.add(business_id)
+        return True
 
     def live_ticket(self, ticket_id: str) -> Ticket | None:
         ticket = self.tickets.get(ticket_id)

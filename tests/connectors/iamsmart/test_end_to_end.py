@@ -81,7 +81,7 @@ async def test_login_and_attributes_end_to_end(
         assert identity.subject != persona_id
         plus = persona.user_type == "sign"
         assert identity.assurance == (Assurance.IAMSMART_PLUS if plus else Assurance.IAMSMART)
-        assert identity.attributes_version == persona.last_modified
+        assert identity.attributes_version == str(persona.last_modified_ms)  # a ms epoch
         full = await _fill(connector, browser, receiver, identity)
     assert dict(full.attributes) == expected_attributes(simulator, persona_id)
     assert full.attributes["hkid"] == persona.profile["idNo"]

@@ -43,7 +43,9 @@ async def hostile(
     upstream = Upstream()
     base = "http://127.0.0.1:9"  # never dialled: the ASGI transport answers
     http = httpx.AsyncClient(transport=httpx.ASGITransport(upstream.app), base_url=base)
-    config = make_config(base, Receiver(url="http://127.0.0.1:9"), keypair[0])
+    config = make_config(
+        base, Receiver(url="http://127.0.0.1:9"), keypair[0], encrypt_get_token_body=False
+    )
     connector = IAMSmartConnector(config, http=http)
     try:
         yield connector, upstream

@@ -103,11 +103,11 @@ async def test_timestamp_going_backwards(simulator: RunningSim) -> None:
 async def test_reused_nonce(simulator: RunningSim) -> None:
     nonce = new_nonce()
     assert (await post(simulator, KEY_PATH, "", nonce=nonce))["code"] == "D00000"
-    assert (await post(simulator, KEY_PATH, "", nonce=nonce))["code"] == "D20010"
+    assert (await post(simulator, KEY_PATH, "", nonce=nonce))["code"] == "D20004"  # duplicated
 
 
 async def test_unknown_client(simulator: RunningSim) -> None:
-    assert (await post(simulator, KEY_PATH, "", client_id="nobody"))["code"] == "D20002"
+    assert (await post(simulator, KEY_PATH, "", client_id="nobody"))["code"] == "D20003"
 
 
 async def test_unsupported_signature_method(simulator: RunningSim) -> None:
@@ -117,7 +117,7 @@ async def test_unsupported_signature_method(simulator: RunningSim) -> None:
 async def test_missing_header(simulator: RunningSim) -> None:
     async with httpx.AsyncClient(base_url=simulator.url) as http:
         r = await http.post(KEY_PATH, headers={"clientID": CLIENT_ID})
-    assert r.status_code == 200 and r.json()["code"] == "D20003"
+    assert r.status_code == 200 and r.json()["code"] == "D20002"  # empty parameter
 
 
 async def test_used_code(simulator: RunningSim) -> None:
@@ -140,7 +140,7 @@ async def test_code_lives_sixty_seconds(simulator: RunningSim) -> None:
 
 async def test_wrong_grant_type(simulator: RunningSim) -> None:
     body = json.dumps({"code": code_for(simulator), "grantType": "password"})
-    assert (await post(simulator, TOKEN_PATH, body))["code"] == "D20012"
+    assert (await post(simulator, TOKEN_PATH, body))["code"] == "D20003"
 
 
 async def _session(simulator: RunningSim, private_key) -> tuple[bytes, dict]:  # type: ignore[no-untyped-def]
@@ -227,11 +227,11 @@ async def test_connector_recovers_from_stale_cek(
 @pytest.mark.parametrize(
     ("change", "status", "code"),
     [
-        ({"clientID": "nobody"}, 400, "D20002"),
+        ({"clientID": "nobody"}, 400, "D20003"),
         ({"redirectURI": "https://evil.example/cb"}, 400, "D20008"),
-        ({"scope": "eidapi_auth eidapi_sign"}, 303, "D20011"),
+        ({"scope": "eidapi_auth eidapi_sign"}, 303, "D20012"),
         ({"source": "Nokia_WAP"}, 303, "D20007"),
-        ({"responseType": "token"}, 303, "D20012"),
+        ({"responseType": "token"}, 303, "D20003"),
         ({"state": "has spaces and is far too long for iAM Smart 0123456789"}, 303, "D20003"),
         ({"state": "ok\n"}, 303, "D20003"),
     ],

@@ -51,7 +51,9 @@ async def make_connector(
     def build(upstream: RefusingUpstream) -> IAMSmartConnector:
         base = "http://127.0.0.1:9"  # never dialled: the ASGI transport answers
         http = httpx.AsyncClient(transport=httpx.ASGITransport(upstream.app), base_url=base)
-        config = make_config(base, Receiver(url="http://127.0.0.1:9"), keypair[0])
+        config = make_config(
+            base, Receiver(url="http://127.0.0.1:9"), keypair[0], encrypt_get_token_body=False
+        )
         opened.append(IAMSmartConnector(config, http=http))
         return opened[-1]
 
