@@ -58,6 +58,19 @@ from federation.logs import configure
     help="Load tests only: accept a signed request whose timestamp is up to N ms lower than "
     "the client's previous one (0 = the published rule: never lower; D20004).",
 )
+@click.option(
+    "--conformance",
+    is_flag=True,
+    help="Behave as the public specification describes where the default is lenient: "
+    "getToken only encrypted, a login deny returns only state, auth codes with a raw '+', "
+    "257-byte secretKeys, no browser redirect after an approval (docs/iamsmart.md).",
+)
+@click.option(
+    "--login-deny",
+    type=click.Choice(["", "D40001", "D20001", "state-only"]),
+    default="",
+    help="What a login deny returns (default D40001; state-only in conformance mode).",
+)
 def iamsmart_sim(
     host: str,
     port: int,
@@ -67,6 +80,8 @@ def iamsmart_sim(
     auto_approve: bool,
     code_lifetime: int,
     timestamp_reorder_ms: int,
+    conformance: bool,
+    login_deny: str,
 ) -> None:
     """Run the strict iAM Smart simulator (state in this one process)."""
     configure("INFO")
@@ -74,10 +89,12 @@ def iamsmart_sim(
         auto_approve=auto_approve,
         auth_code_lifetime_s=code_lifetime,
         timestamp_reorder_ms=timestamp_reorder_ms,
+        conformance=conformance,
+        login_deny=login_deny,
     )
     app = create_app(clients_file, personas_file, settings, public_url or f"http://{host}:{port}")
     click.echo(
         f"iAM Smart simulator on http://{host}:{port} (auto-approve: {auto_approve}, "
-        f"timestamp reorder window: {timestamp_reorder_ms} ms)"
+        f"timestamp reorder window: {timestamp_reorder_ms} ms, conformance: {conformance})"
     )
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)

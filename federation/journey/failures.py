@@ -38,6 +38,9 @@ UPSTREAM_CODES: dict[str, ErrorKind] = {
     "D60001": ErrorKind.UPSTREAM_REJECTED,
     "D40003": ErrorKind.UPSTREAM_TIMEOUT,
     "D40004": ErrorKind.UPSTREAM_CODE_EXPIRED,
+    "D60000": ErrorKind.UPSTREAM_CANCELLED,  # e-ME cancelled (connectors/iamsmart/codes.yaml)
+    "D50003": ErrorKind.UPSTREAM_TIMEOUT,
+    "D60003": ErrorKind.UPSTREAM_TIMEOUT,
 }
 """iAM Smart D-codes with a page of their own; anything else is "unavailable"."""
 

@@ -145,3 +145,33 @@ async def test_unauthenticated_error_result_changes_nothing(
         await _finish_approval(person)  # the journey waited and goes on
     finally:
         await person.aclose()
+
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+async def test_waiting_page_offers_open_iamsmart_after_app_to_app_login(
+    bridge: Bridge, redis: aioredis.Redis
+) -> None:
+    """Issue 23 item 3: on a phone (authByQR false) the waiting page links to the app's
+    request; on a PC (QR login, the request is pushed to the phone) it does not."""
+    phone = Person(bridge, "chan-tai-man")
+    phone.http.headers["User-Agent"] = IPHONE
+    desk = Person(bridge, "ho-kwan")
+    try:
+        ticket = await _at_approval(bridge, phone)
+        waiting = await phone.go(bridge.url + "/journey/continue")
+        assert waiting.status_code == 200
+        assert f'href="iamsmart://profile?ticketID={ticket}"' in waiting.text
+        await _at_approval(bridge, desk)
+        waiting = await desk.go(bridge.url + "/journey/continue")
+        assert waiting.status_code == 200 and "iamsmart://" not in waiting.text
+        # the "phone" opens the request the link names; the journey goes on
+        await phone.go(f"{bridge.sim_url}/sim/app/requests/{ticket}")
+        await _finish_approval(phone)
+    finally:
+        await phone.aclose()
+        await desk.aclose()

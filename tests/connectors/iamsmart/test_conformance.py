@@ -408,3 +408,18 @@ def test_no_broker_page_inside_the_iamsmart_in_app_browser(strict: IAMSmartConne
     assert params["source"] == "iOS_IMS_InAppBrowser" and "brokerPage" not in params
     phone = form_query(strict.login_redirect(state="s", user_agent=IPHONE, language="en").url)
     assert phone["brokerPage"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("D60000", "UPSTREAM_CANCELLED"),
+        ("D50003", "UPSTREAM_TIMEOUT"),
+        ("D60003", "UPSTREAM_TIMEOUT"),
+    ],
+)
+def test_request_cancel_and_timeouts_get_their_page(code: str, kind: str) -> None:
+    from federation.journey.failures import kind_for_upstream
+    from federation.pages import ErrorKind
+
+    assert kind_for_upstream(error_for_code(code)) is ErrorKind[kind]

@@ -185,7 +185,9 @@ def bridge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
     sim_url = f"http://127.0.0.1:{sim_port}"
     callback = f"http://127.0.0.1:{port}/upstream/iamsmart/callback"
     simulator = create_simulator(
-        write_sim_clients(folder, [callback]), settings=SimulatorSettings(), public_url=sim_url
+        write_sim_clients(folder, [callback]),
+        settings=SimulatorSettings(conformance=True),  # the published API (issue 23)
+        public_url=sim_url,
     )
     env = bridge_env(folder, redis_server.url, port, sim_url, rp)
     with ServerThread(rp_app(rp)) as rp_server:
@@ -285,6 +287,9 @@ class Person:
             fields = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
             form = {"action": "approve", "field": fields, "csrf": form_fields(page.text)["csrf"]}
             page = await self.go(str(page.url), data=form)
+            if "/sim/app/requests/" in str(page.url) and 'role="status"' in page.text:
+                # conformance mode: approved "on the phone"; back to the waiting browser
+                page = await self.go(self.bridge.url + "/journey/continue")
         return page
 
 
