@@ -88,14 +88,21 @@ async def test_forged_result_with_a_fresh_key_is_refused(
     person = Person(bridge, "chan-tai-man")
     try:
         ticket = await _at_approval(bridge, person)
-        binding = await _binding(redis, ticket)
-        # the attack of issue 16, even knowing the businessID and state
-        content = {"businessID": binding["business_id"], "state": binding["state"], **FORGED}
-        forged = _body(crypto.new_cek(), ticket, content)
-        answer = await person.http.post(bridge.url + CALLBACK, json=forged)
+        # the attack of issue 16 as reproduced: a fresh key wrapped to the public KEK
+        answer = await person.http.post(
+            bridge.url + CALLBACK, json=_body(crypto.new_cek(), ticket, FORGED)
+        )
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
         journey = await _journey(redis, ticket)
         assert journey["stage"] == "attributes" and "result" not in journey
+        # ... even knowing the businessID and state (which never leave the server)
+        binding = await _binding(redis, ticket)
+        content = {"businessID": binding["business_id"], "state": binding["state"], **FORGED}
+        answer = await person.http.post(
+            bridge.url + CALLBACK, json=_body(crypto.new_cek(), ticket, content)
+        )
+        assert answer.status_code == 400
+        assert "result" not in await _journey(redis, ticket)
         page = await _finish_approval(person)
     finally:
         await person.aclose()

@@ -21,6 +21,9 @@ from urllib.parse import quote
 from connectors.iamsmart import crypto
 from connectors.iamsmart.simulator.config import RegisteredClient, SimulatorSettings
 
+_BUSINESS_IDS_KEPT = 100_000
+"""businessIDs remembered per client for the duplicate check (D20011)."""
+
 
 def now_ms() -> int:
     """The simulator clock (ms epoch)."""
@@ -97,7 +100,7 @@ class SimulatorState:
         self.last_timestamp: dict[str, int] = {}
         self.nonces: dict[str, dict[str, int]] = {}
         self.tickets: dict[str, Ticket] = {}
-        self.business_ids: dict[str, set[str]] = {}
+        self.business_ids: dict[str, dict[str, None]] = {}  # insertion-ordered
 
     # --- identifiers -----------------------------------------------------------------
     def open_id(self, persona_id: str, client_id: str) -> str:
@@ -216,10 +219,12 @@ class SimulatorState:
 
     def new_business_id(self, client_id: str, business_id: str) -> bool:
         """True the first time a client uses a businessID (a duplicate is D20011)."""
-        seen = self.business_ids.setdefault(client_id, set())
+        seen = self.business_ids.setdefault(client_id, {})
         if business_id in seen:
             return False
-        seen.add(business_id)
+        if len(seen) >= _BUSINESS_IDS_KEPT:  # bounded memory: forget the oldest
+            del seen[next(iter(seen))]
+        seen[business_id] = None
         return True
 
     def live_ticket(self, ticket_id: str) -> Ticket | None:

@@ -283,3 +283,16 @@ async def test_initiate_request_with_wrongly_typed_fields(
 async def test_oversized_body_is_refused(simulator: RunningSim) -> None:
     body = json.dumps({"code": "x" * 1_000_001, "grantType": "authorization_code"})
     assert (await post(simulator, TOKEN_PATH, body))["code"] == "D20003"
+
+
+async def test_duplicated_business_id(
+    simulator: RunningSim, receiver: Receiver, connector: IAMSmartConnector
+) -> None:
+    """Issue 23 item 6: a businessID is unique per request (D20011, "duplicated
+    businessID" in the published layout)."""
+    cek, token = await _session(simulator, connector.config.private_key)
+    body = {**profile_body(token, receiver.callback), "businessID": new_nonce()}
+    sealed = json.dumps({"content": crypto.encrypt(cek, json.dumps(body).encode())})
+    assert (await post(simulator, PROFILE_PATH, sealed))["code"] == "D00000"
+    again = json.dumps({"content": crypto.encrypt(cek, json.dumps(body).encode())})
+    assert (await post(simulator, PROFILE_PATH, again))["code"] == "D20011"
