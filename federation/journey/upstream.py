@@ -6,7 +6,9 @@ Callback URL ``/upstream/<connector id>/callback`` (registered with iAM Smart):
 
 - ``GET`` with ``code`` or ``error_code`` (and ``state``) — the login callback;
 - ``POST`` — an encrypted attribute result, server to server: stored (sealed) in the
-  journey waiting for its ticket;
+  journey waiting for its ticket, only if the connector authenticated it (iAM Smart: a
+  CEK from ``getKey`` and our ``businessID``; ``docs/iamsmart.md`` "Result callbacks");
+  anything else is answered 400 and changes nothing — the journey keeps waiting;
 - ``GET`` with ``ticketID`` — the browser coming back after approving a request.
 
 With the real service the person approves on the phone and the browser waits on the

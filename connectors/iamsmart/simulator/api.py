@@ -26,6 +26,9 @@ from connectors.iamsmart.simulator.state import Cek, SimulatorState, Ticket, now
 from connectors.iamsmart.sources import ALL_SOURCES
 
 MAX_BODY = 1_000_000
+SIM_EME_FIELDS = (*EME_FIELDS, "passportNumber", "passportExpiry", "propertyOwner", "carOwner")
+"""e-ME fields accepted: the connector's, and four more a public C# callback DTO carries
+(no persona holds them: they come back absent)."""
 _STATE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
 _NONCE = re.compile(r"[\x21-\x7e]{1,36}")
 
@@ -240,7 +243,7 @@ def _ticket(sim: Any, client: RegisteredClient, body: dict[str, Any], kind: str)
     if state is not None and (not isinstance(state, str) or not _STATE.fullmatch(state)):
         raise SimError("D20003", "bad state")
     key, allowed = (
-        ("profileFields", PROFILE_FIELDS) if kind == "profile" else ("eMEFields", EME_FIELDS)
+        ("profileFields", PROFILE_FIELDS) if kind == "profile" else ("eMEFields", SIM_EME_FIELDS)
     )
     fields = body.get(key)
     if (

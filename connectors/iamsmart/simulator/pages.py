@@ -44,6 +44,7 @@ from connectors.iamsmart.sources import ALL_SOURCES, is_mobile
 router = APIRouter()
 LANGUAGES: tuple[tuple[str, str], ...] = (("zh-HK", "繁"), ("zh-CN", "简"), ("en-US", "EN"))
 _STATE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # fullmatch: "$" lets "\n" through
+GETQR_EXCLUDED = frozenset({"App_Link", "App_Scheme"})
 _CSRF_SECRET = secrets.token_bytes(32)
 """Per-process key of the forms' CSRF tokens (the simulator runs as one process)."""
 
@@ -148,7 +149,8 @@ async def get_qr(request: Request) -> Response:
     if q.get("responseType") != "code":
         return back_to(redirect_uri, error_code="D20003", state=state)
     source = q.get("source", "")
-    if source not in ALL_SOURCES:
+    if source not in ALL_SOURCES or (source in GETQR_EXCLUDED and sim.settings.conformance):
+        # getQR takes every source "Except (App_Link and App_Scheme)" (SBX, IAMS-C)
         return back_to(redirect_uri, error_code="D20007", state=state)
     scopes = tuple(dict.fromkeys((q.get("scope") or "").split()))
     if not scopes or "eidapi_auth" not in scopes or not set(scopes) <= set(client.allowed_scopes):

@@ -423,3 +423,42 @@ def test_request_cancel_and_timeouts_get_their_page(code: str, kind: str) -> Non
     from federation.pages import ErrorKind
 
     assert kind_for_upstream(error_for_code(code)) is ErrorKind[kind]
+
+
+async def test_simulator_shapes_of_sources_and_eme_fields(
+    strict_sim: RunningSim, receiver: Receiver, keypair: tuple[Path, Path]
+) -> None:
+    """getQR refuses App_Link / App_Scheme (SBX: every source "Except (App_Link and
+    App_Scheme)"); e-ME accepts the four fields a public DTO adds."""
+    params = {
+        "clientID": CLIENT_ID,
+        "responseType": "code",
+        "redirectURI": receiver.callback,
+        "scope": "eidapi_auth eidapi_formFilling",
+        "state": "s1",
+    }
+    async with httpx.AsyncClient(base_url=strict_sim.url) as http:
+        for source, allowed in (("App_Link", False), ("App_Scheme", False), ("PC_Browser", True)):
+            page = await http.get("/api/v1/auth/getQR", params={**params, "source": source})
+            refused = page.status_code == 303 and "D20007" in page.headers["location"]
+            assert refused is not allowed
+    conn = IAMSmartConnector(make_config(strict_sim.url, receiver, keypair[0]))
+    try:
+        identity, _ = await signed_in(conn)
+        body = json.loads(identity.connector_data)
+        sent = {
+            "businessID": new_state()[:32],
+            "accessToken": body["at"],
+            "openID": body["oid"],
+            "source": "PC_Browser",
+            "redirectURI": receiver.callback,
+            "state": "s2",
+            "formName": "f",
+            "formNum": "1",
+            "formDesc": "d",
+            "eMEFields": ["emailAddress", "passportNumber", "carOwner"],
+        }
+        content = await conn.client.initiate("/api/v1/account/auth/eme/initiateRequest", sent)
+    finally:
+        await conn.aclose()
+    assert content["ticketID"]
