@@ -65,6 +65,10 @@ class Action(StrEnum):
     OPERATOR_AUDIT_STATUS = "operator.audit_status"
     OPERATOR_DENIED = "operator.denied"
     OPERATOR_ACCOUNT = "operator.account_changed"
+    OPERATOR_AUDIT_READ = "operator.audit_read"
+    OFFBOARDING_REQUESTED = "operator.offboarding_requested"
+    OFFBOARDING_APPROVED = "operator.offboarding_approved"
+    OFFBOARDING_REJECTED = "operator.offboarding_rejected"
     CHECKPOINT = "audit.checkpoint"
 
 

@@ -22,8 +22,8 @@ from typing import Protocol
 
 from consent.audit import Action, AuditChain, Event
 from consent.capture import Captured, ConsentNotice, ReleaseItem, candidate_key
-from consent.records import ConsentRecord
-from consent.store import ConsentNotFound, ConsentStore
+from consent.records import ConsentRecord, Status
+from consent.store import ConsentConflict, ConsentNotFound, ConsentQuery, ConsentStore
 
 log = logging.getLogger("idbridge.consent.lifecycle")
 
@@ -34,6 +34,14 @@ class GrantRevoker(Protocol):
     async def revoke_for(self, subject: str, client_id: str, *, reason: str) -> None:
         """Revoke the client's access and refresh tokens for ``subject`` and send an OIDC
         back-channel logout token where the client registered one."""
+        ...
+
+
+class LifecycleObserver(Protocol):
+    """Told when consents are given or end (the console's activity counters)."""
+
+    async def consents_changed(self, event: str, client_ids: list[str]) -> None:
+        """``event`` is ``given``, ``withdrawn`` or ``expired``; one client id per record."""
         ...
 
 
@@ -56,7 +64,9 @@ class ConsentLifecycle:
         *,
         digest_key: bytes,
         clock: Callable[[], float] = time.time,
+        observer: LifecycleObserver | None = None,
     ) -> None:
+        self.observer = observer
         self.store = store
         self.revoker = revoker
         self.chain = chain
@@ -81,7 +91,9 @@ class ConsentLifecycle:
     async def grant(self, captured: Captured) -> str:
         """Store a captured consent durably (before the code is issued); returns the audit
         stream id of its ``consent.granted`` / ``consent.reconsented`` event."""
-        return await self.store.save(captured.record, captured.sealed_values or None)
+        stream_id = await self.store.save(captured.record, captured.sealed_values or None)
+        await self._observe("given", [captured.record])
+        return stream_id
 
     async def deny(self, subject: str, client_id: str) -> str:
         """The person declined: only the event is kept."""
@@ -132,9 +144,48 @@ class ConsentLifecycle:
         await self._propagate(expired, "consent expired")
         return expired
 
+    async def revoke_client_by_operator(
+        self, client_id: str, *, operator: str, reason: str
+    ) -> list[ConsentRecord]:
+        """Withdraw every active consent given to one relying party (offboarding; the
+        four-eyes approval is the operator service's), each with its audit event."""
+        reason = reason.strip()
+        if not reason:
+            raise ReasonRequired("a reason is required")
+        query = ConsentQuery(client_id=client_id, status=Status.ACTIVE)
+        revoked: list[ConsentRecord] = []
+        cursor: str | None = None
+        while True:
+            page = await self.store.search(query, cursor, 100)
+            for record in page.items:
+                try:
+                    revoked.append(
+                        await self.store.revoke_by_id(
+                            record.id, by=f"operator:{operator}", reason=reason
+                        )
+                    )
+                except (ConsentConflict, ConsentNotFound):
+                    continue  # ended meanwhile
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        await self._propagate(revoked, "relying party offboarded by operators")
+        return revoked
+
+    async def _observe(self, event: str, records: list[ConsentRecord]) -> None:
+        if self.observer is None or not records:
+            return
+        try:
+            await self.observer.consents_changed(event, [r.client_id for r in records])
+        except Exception as exc:  # counters are best effort: never fail a consent change
+            log.warning("activity counters", extra={"fields": {"error": type(exc).__name__}})
+
     async def _propagate(self, records: list[ConsentRecord], reason: str) -> None:
         """Revoke the grants behind ``records`` and tell their RPs, several at once (at
-        most :data:`PROPAGATION_CONCURRENCY`): one slow RP must not hold up the others."""
+        most :data:`PROPAGATION_CONCURRENCY`): one slow RP must not hold up the others.
+        Every ending passes here, so the observer is told here."""
+        await self._observe("withdrawn", [r for r in records if r.status is Status.REVOKED])
+        await self._observe("expired", [r for r in records if r.status is Status.EXPIRED])
         gate = asyncio.Semaphore(PROPAGATION_CONCURRENCY)
 
         async def one(record: ConsentRecord) -> None:
@@ -177,4 +228,10 @@ async def expiry_loop(
             continue
 
 
-__all__ = ["ConsentLifecycle", "GrantRevoker", "ReasonRequired", "expiry_loop"]
+__all__ = [
+    "ConsentLifecycle",
+    "GrantRevoker",
+    "LifecycleObserver",
+    "ReasonRequired",
+    "expiry_loop",
+]

@@ -278,9 +278,31 @@ class RedisConsentStore:
         top = "+inf" if query.given_to is None else str(query.given_to)
         bottom = "-inf" if query.given_from is None else str(query.given_from)
         after: tuple[int, str] | None = _decode_cursor(cursor) if cursor else None
-        if after is not None:
+        if after is not None and query.oldest_first:
+            bottom = str(after[0] if query.given_from is None else max(after[0], query.given_from))
+        elif after is not None:
             top = str(after[0]) if query.given_to is None else str(min(after[0], query.given_to))
         return await self._scan(index, top, bottom, after, query, limit)
+
+    async def _range(
+        self, index: str, top: str, bottom: str, offset: int, oldest_first: bool
+    ) -> list[tuple[str, float]]:
+        if oldest_first:
+            return await self.redis.zrangebyscore(
+                index, bottom, top, start=offset, num=_BATCH, withscores=True
+            )
+        return await self.redis.zrevrangebyscore(
+            index, top, bottom, start=offset, num=_BATCH, withscores=True
+        )
+
+    @staticmethod
+    def _past(after: tuple[int, str] | None, member: str, score: float, ascending: bool) -> bool:
+        """Whether ``(score, member)`` comes after the cursor in the scan's order."""
+        if after is None:
+            return True
+        if ascending:
+            return score > after[0] or member > after[1]
+        return score < after[0] or member < after[1]
 
     async def _scan(
         self,
@@ -295,11 +317,9 @@ class RedisConsentStore:
         offset = examined = 0
         last: tuple[float, str] | None = None
         while examined < _SCAN_BUDGET:
-            raw = await self.redis.zrevrangebyscore(
-                index, top, bottom, start=offset, num=_BATCH, withscores=True
-            )
+            raw = await self._range(index, top, bottom, offset, query.oldest_first)
             offset += len(raw)
-            rows = [(m, s) for m, s in raw if after is None or s < after[0] or m < after[1]]
+            rows = [(m, s) for m, s in raw if self._past(after, m, s, query.oldest_first)]
             pipe = self.redis.pipeline(transaction=False)
             for member, _ in rows:
                 pipe.hgetall(Keys.consent(member))

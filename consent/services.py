@@ -17,6 +17,7 @@ from consent.audit import AuditChain
 from consent.lifecycle import ConsentLifecycle, GrantRevoker
 from consent.operator.accounts import OperatorAccounts
 from consent.operator.sessions import OperatorSessions
+from consent.operator.stats import ActivityCounters
 from consent.redis_store import RedisConsentStore
 from consent.signing import JwsSigner, JwsVerifier
 from federation.crypto.sm3 import hmac_sm3
@@ -62,6 +63,7 @@ class ConsentServices:
     signer: JwsSigner | None
     verifier: JwsVerifier | None
     issuer: str
+    counters: ActivityCounters
 
 
 def build_consent_services(
@@ -86,10 +88,15 @@ def build_consent_services(
     )
     store = RedisConsentStore(redis, chain, pii_key=pii_key)
     accounts = OperatorAccounts(redis, operator_seal_key(pii_key))
+    counters = ActivityCounters(redis)
+    lifecycle = ConsentLifecycle(
+        store, revoker, chain, digest_key=digest_key(pii_key), observer=counters
+    )
     return ConsentServices(
         chain=chain,
         store=store,
-        lifecycle=ConsentLifecycle(store, revoker, chain, digest_key=digest_key(pii_key)),
+        lifecycle=lifecycle,
+        counters=counters,
         accounts=accounts,
         sessions=OperatorSessions(redis, accounts),
         signer=signer,

@@ -31,7 +31,8 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of records, newest first; ``next_cursor`` is ``None`` on the last page."""
+    """One page of records, newest first (or oldest first when asked); ``next_cursor`` is
+    ``None`` on the last page."""
 
     items: list[ConsentRecord]
     next_cursor: str | None
@@ -39,13 +40,17 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class ConsentQuery:
-    """Search filters (all optional); dates are epoch seconds of ``given_at``, inclusive."""
+    """Search filters (all optional); dates are epoch seconds of ``given_at``, inclusive.
+    ``purpose`` matches a record that lists that purpose id; ``oldest_first`` pages in
+    ascending ``given_at`` order instead of newest first."""
 
     subject: str | None = None
     client_id: str | None = None
     status: Status | None = None
     given_from: int | None = None
     given_to: int | None = None
+    purpose: str | None = None
+    oldest_first: bool = False
 
     def matches(self, record: ConsentRecord) -> bool:
         """Whether ``record`` passes every filter."""
@@ -54,6 +59,8 @@ class ConsentQuery:
         if self.client_id is not None and record.client_id != self.client_id:
             return False
         if self.status is not None and record.status is not self.status:
+            return False
+        if self.purpose is not None and all(p.id != self.purpose for p in record.purposes):
             return False
         if self.given_from is not None and record.given_at < self.given_from:
             return False

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -17,6 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.exceptions import RedisError
 
 from consent.lifecycle import ReasonRequired
+from consent.operator.audit_view import AuditFilter
+from consent.operator.filters import build_query, epoch
 from consent.operator.models import (
     AuditEntry,
     AuditStatus,
@@ -24,13 +26,16 @@ from consent.operator.models import (
     ConsentPage,
     ErrorResponse,
     LoginRequest,
+    OffboardingBody,
     RevokeRequest,
     TokenResponse,
 )
+from consent.operator.offboarding import REQUEST_ID
 from consent.operator.service import OperatorError, OperatorService
+from consent.operator.service_admin import dashboard_json
 from consent.operator.sessions import Session
 from consent.records import ConsentRecord, Status
-from consent.store import ConsentConflict, ConsentNotFound, ConsentQuery, InvalidCursor
+from consent.store import ConsentConflict, ConsentNotFound, InvalidCursor
 from federation.logs import request_id_var
 from federation.ratelimit import client_address
 
@@ -109,35 +114,6 @@ ServiceDep = Annotated[OperatorService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _epoch(name: str, value: datetime | None) -> int | None:
-    """Epoch seconds of a filter date; one without a zone is UTC (never the server's local
-    time). A date outside what the platform can convert is a 400, not a 500."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return int(value.timestamp())
-    except (OverflowError, ValueError, OSError) as exc:
-        raise OperatorError(400, "invalid_request", f"{name}: date out of range") from exc
-
-
-def _query(
-    subject: str | None,
-    client_id: str | None,
-    status: Status | None,
-    given_from: datetime | None,
-    given_to: datetime | None,
-) -> ConsentQuery:
-    return ConsentQuery(
-        subject=subject,
-        client_id=client_id,
-        status=status,
-        given_from=_epoch("given_from", given_from),
-        given_to=_epoch("given_to", given_to),
-    )
-
-
 class _Filters:
     """Search filters shared by search and export (all optional)."""
 
@@ -152,8 +128,20 @@ class _Filters:
         given_to: Annotated[
             datetime | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
         ] = None,
+        purpose: Annotated[str | None, Query(max_length=64, description="A purpose id.")] = None,
+        order: Annotated[Literal["newest", "oldest"], Query(description="By date given.")] = (
+            "newest"
+        ),
     ) -> None:
-        self.query = _query(subject, client_id, status, given_from, given_to)
+        self.query = build_query(
+            subject=subject,
+            client_id=client_id,
+            status=status,
+            purpose=purpose,
+            given_from=given_from,
+            given_to=given_to,
+            oldest_first=order == "oldest",
+        )
 
 
 FiltersDep = Annotated[_Filters, Depends()]
@@ -250,12 +238,17 @@ async def export(
     session: SessionDep,
     service: ServiceDep,
     filters: FiltersDep,
-    format: Annotated[Literal["csv", "json"], Query()] = "json",
+    format: Annotated[Literal["csv", "json", "jsonl"], Query()] = "json",
 ) -> Response:
     """Every matching consent (up to 10,000) as a download. ``X-Export-Truncated: true``
-    (and ``meta.truncated`` in JSON) says there were more: narrow the filters."""
+    (and ``meta.truncated`` in JSON and on the first JSON line) says there were more:
+    narrow the filters."""
     body, _count, truncated = await service.export(session, filters.query, format)
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    media = {
+        "csv": "text/csv; charset=utf-8",
+        "json": "application/json",
+        "jsonl": "application/jsonl",
+    }[format]
     headers = {
         "Content-Disposition": f'attachment; filename="consents.{format}"',
         "X-Export-Truncated": str(truncated).lower(),
@@ -271,3 +264,62 @@ async def audit_status(session: SessionDep, service: ServiceDep) -> AuditStatus:
     """Walk the whole chain now and report the first bad entry, if any."""
     report = await service.audit_status(session)
     return AuditStatus(**report.as_dict())
+
+
+@router.get("/dashboard", summary="The console's activity figures", responses=_ERRORS)
+async def dashboard(
+    session: SessionDep,
+    service: ServiceDep,
+    days: Annotated[int, Query(description="30 or 90.")] = 30,
+    client_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Consents given / withdrawn / expired and logins by outcome per Hong Kong day, from
+    counters kept as events happen; consents expiring in the next 30 days."""
+    return dashboard_json(await service.dashboard(session, days, client_id))
+
+
+@router.get("/audit/events", summary="Audit entries, newest first", responses=_ERRORS)
+async def audit_events(
+    session: SessionDep,
+    service: ServiceDep,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; UTC if no zone.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601; UTC if no zone.")] = None,
+    before: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Entries filtered by actor, event type and time; ``next_before`` pages on."""
+    filters = AuditFilter(actor, action, epoch("since", since), epoch("until", until))
+    page = await service.audit_events(session, filters, before, limit)
+    return {"entries": page.entries, "next_before": page.next_before}
+
+
+def _offboarding_json(request: Any) -> dict[str, Any]:
+    return {k: getattr(request, k) for k in request.__dataclass_fields__}
+
+
+@router.post("/offboarding", summary="Request a relying party's offboarding", responses=_ERRORS)
+async def request_offboarding(
+    session: SessionDep, service: ServiceDep, body: OffboardingBody
+) -> dict[str, Any]:
+    """Ask for every consent of a relying party to be withdrawn; another operator must
+    approve (four eyes)."""
+    created = await service.request_offboarding(session, body.client_id, body.reason)
+    return _offboarding_json(created)
+
+
+@router.post(
+    "/offboarding/{request_id}/{decision}",
+    summary="Approve or reject an offboarding request",
+    responses=_ERRORS,
+)
+async def decide_offboarding(
+    session: SessionDep,
+    service: ServiceDep,
+    request_id: Annotated[str, Path(pattern=REQUEST_ID)],
+    decision: Literal["approve", "reject"],
+) -> dict[str, Any]:
+    """By a different operator than the requester (else 403 ``four_eyes``)."""
+    decided = await service.decide_offboarding(session, request_id, decision == "approve")
+    return _offboarding_json(decided)

@@ -1,4 +1,4 @@
-"""Evidence export: consent records as CSV (spreadsheet-safe) or JSON."""
+"""Evidence export: consent records as CSV (spreadsheet-safe), JSON or JSON lines."""
 
 from __future__ import annotations
 
@@ -64,3 +64,13 @@ def to_json(records: list[ConsentRecord], meta: dict[str, Any]) -> str:
     """``{"meta": …, "records": [full records]}``."""
     body = {"meta": meta, "records": [r.model_dump(mode="json", by_alias=True) for r in records]}
     return json.dumps(body, ensure_ascii=False, indent=1)
+
+
+def to_jsonl(records: list[ConsentRecord], meta: dict[str, Any]) -> str:
+    """JSON lines: the first line ``{"meta": …}`` (count, ``truncated``), then one record
+    per line."""
+    lines = [json.dumps({"meta": meta}, ensure_ascii=False)]
+    lines += [
+        json.dumps(r.model_dump(mode="json", by_alias=True), ensure_ascii=False) for r in records
+    ]
+    return "\n".join(lines) + "\n"

@@ -49,6 +49,15 @@ class RevokeRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
+class OffboardingBody(BaseModel):
+    """Which relying party to offboard, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=3, max_length=500)
+
+
 class ConsentPage(BaseModel):
     """One page of consents, newest first."""
 

@@ -10,46 +10,51 @@ name a person are recorded only as an SM3 digest of the canonical query.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from consent.audit import Action, Event
 from consent.audit_verify import ChainReport, verify_chain
 from consent.operator import export
 from consent.operator.accounts import USERNAME, Operator
+from consent.operator.errors import OperatorError, actor_of
 from consent.operator.roles import Permission, allows
+from consent.operator.service_admin import AdminOperations
 from consent.operator.sessions import LoginThrottle, Session
+from consent.receipts import build_receipt, sign_receipt, verify_receipt
 from consent.records import ConsentRecord, canonical_json
 from consent.services import ConsentServices
-from consent.store import ConsentQuery, Page
+from consent.signing import SignatureError
+from consent.store import ConsentNotFound, ConsentQuery, Page
 from federation.crypto.sm3 import sm3
 
+CONSENT_ID = re.compile(r"^cns_[A-Za-z0-9_-]{16,64}$")
+EXPORT_FORMATS = ("csv", "json", "jsonl")
 EXPORT_LIMIT = 10_000
 EXPORT_PAGE_BUDGET = 50
 """Store pages one export may read (each examines a bounded slice of the index)."""
-
-
-class OperatorError(Exception):
-    """An API error with an OAuth-style code and an HTTP status."""
-
-    def __init__(self, status: int, code: str, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
-
-
-def _actor(session: Session) -> str:
-    return f"operator:{session.operator.username}"
 
 
 def _query_digest(query: ConsentQuery) -> str:
     return sm3(canonical_json({k: v for k, v in asdict(query).items() if v is not None})).hex()
 
 
-class OperatorService:
-    """The operator operations over :class:`ConsentServices`."""
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt as issued for an operator: the body, its JWS, whether it verified."""
+
+    body: dict[str, Any]
+    jws: str | None
+    verified: bool
+    kid: str | None
+
+
+class OperatorService(AdminOperations):
+    """The operator operations over :class:`ConsentServices` (both front ends call these;
+    the four-eyes, audit-view, account and dashboard operations are in
+    :class:`consent.operator.service_admin.AdminOperations`)."""
 
     def __init__(self, services: ConsentServices) -> None:
         self.s = services
@@ -107,14 +112,14 @@ class OperatorService:
     async def logout(self, session: Session) -> None:
         """End the session."""
         await self.s.sessions.end(session)
-        await self.s.chain.append(Event(_actor(session), Action.OPERATOR_LOGOUT))
+        await self.s.chain.append(Event(actor_of(session), Action.OPERATOR_LOGOUT))
 
     async def require(self, session: Session, permission: Permission) -> None:
         """Raise 403 ``insufficient_scope`` (and audit the refusal) unless allowed."""
         if allows(session.operator.role, permission):
             return
         await self.s.chain.append(
-            Event(_actor(session), Action.OPERATOR_DENIED, {"permission": permission.value})
+            Event(actor_of(session), Action.OPERATOR_DENIED, {"permission": permission.value})
         )
         raise OperatorError(
             403,
@@ -130,7 +135,7 @@ class OperatorService:
         page = await self.s.store.search(query, cursor, limit)
         await self.s.chain.append(
             Event(
-                _actor(session),
+                actor_of(session),
                 Action.OPERATOR_SEARCHED,
                 {"query_sm3": _query_digest(query), "results": str(len(page.items))},
             )
@@ -145,7 +150,7 @@ class OperatorService:
         record = await self.s.store.get(consent_id)
         events = await self.s.store.events(consent_id)
         await self.s.chain.append(
-            Event(_actor(session), Action.OPERATOR_VIEWED, {"consent_id": consent_id})
+            Event(actor_of(session), Action.OPERATOR_VIEWED, {"consent_id": consent_id})
         )
         return record, events
 
@@ -159,7 +164,7 @@ class OperatorService:
     async def export(
         self, session: Session, query: ConsentQuery, fmt: str
     ) -> tuple[str, int, bool]:
-        """Matching records as CSV or JSON text, their count, and whether the export was
+        """Matching records as CSV, JSON or JSON lines, their count, and whether the export was
         cut short: at ``EXPORT_LIMIT`` records, or after ``EXPORT_PAGE_BUDGET`` index pages
         (a filter that rarely matches must not walk the whole index in one request)."""
         await self.require(session, Permission.EXPORT)
@@ -176,7 +181,7 @@ class OperatorService:
         truncated = not complete
         await self.s.chain.append(
             Event(
-                _actor(session),
+                actor_of(session),
                 Action.OPERATOR_EXPORTED,
                 {
                     "query_sm3": _query_digest(query),
@@ -188,19 +193,78 @@ class OperatorService:
         )
         if fmt == "csv":
             return export.to_csv(records), len(records), truncated
-        meta = {
+        meta: dict[str, Any] = {
             "exported_at": int(time.time()),
-            "by": _actor(session),
+            "by": actor_of(session),
             "count": len(records),
             "truncated": truncated,
         }
+        if fmt == "jsonl":
+            return export.to_jsonl(records, meta), len(records), truncated
         return export.to_json(records, meta), len(records), truncated
+
+    async def find(
+        self,
+        session: Session,
+        query: ConsentQuery,
+        receipt_id: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        """Search, or (``receipt_id`` given) the one record whose receipt that is: a
+        receipt's ``consentReceiptID`` is its record id."""
+        if not receipt_id:
+            return await self.search(session, query, cursor, limit)
+        await self.require(session, Permission.SEARCH)
+        try:
+            found = [await self.s.store.get(receipt_id)] if CONSENT_ID.match(receipt_id) else []
+        except ConsentNotFound:
+            found = []
+        found = [r for r in found if query.matches(r)]
+        await self.s.chain.append(
+            Event(
+                actor_of(session),
+                Action.OPERATOR_SEARCHED,
+                {"query_sm3": _query_digest(query), "receipt": "1", "results": str(len(found))},
+            )
+        )
+        return Page(found, None)
+
+    async def receipt(self, session: Session, consent_id: str) -> tuple[ConsentRecord, Receipt]:
+        """The record's receipt as issued now, signed, and checked against the bridge's
+        published keys (what anyone verifying it offline would find)."""
+        await self.require(session, Permission.VIEW)
+        record = await self.s.store.get(consent_id)
+        body = build_receipt(record, issuer=self.s.issuer)
+        jws: str | None = None
+        verified = False
+        if self.s.signer is not None:
+            jws = sign_receipt(body, self.s.signer)
+            if self.s.verifier is not None:
+                try:
+                    verified = verify_receipt(jws, self.s.verifier) == body
+                except SignatureError:
+                    verified = False
+        await self.s.chain.append(
+            Event(
+                actor_of(session),
+                Action.OPERATOR_VIEWED,
+                {"consent_id": consent_id, "receipt": "1"},
+            )
+        )
+        kid = self.s.signer.kid if self.s.signer is not None else None
+        return record, Receipt(body, jws, verified, kid)
 
     async def audit_status(self, session: Session) -> ChainReport:
         """Verify the whole chain now (hashes, links, checkpoint signatures)."""
         await self.require(session, Permission.AUDIT_STATUS)
         report = await verify_chain(self.s.chain.redis, self.s.verifier)
+        problem = report.problem.describe() if report.problem else None
+        await self.s.counters.record_verification(report.ok, report.last_seq, problem)
         await self.s.chain.append(
-            Event(_actor(session), Action.OPERATOR_AUDIT_STATUS, {"ok": str(report.ok).lower()})
+            Event(actor_of(session), Action.OPERATOR_AUDIT_STATUS, {"ok": str(report.ok).lower()})
         )
         return report
+
+
+__all__ = ["EXPORT_FORMATS", "EXPORT_LIMIT", "OperatorError", "OperatorService", "Receipt"]

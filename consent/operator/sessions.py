@@ -52,6 +52,8 @@ class Session:
     operator: Operator
     token_hash: str
     expires_at: int
+    issued_at: int = 0
+    """When the session began (the console's absolute timeout counts from here)."""
 
 
 class LoginThrottle(Enum):
@@ -165,8 +167,8 @@ class OperatorSessions:
         digest = _digest(token)
         key = Keys.operator_session(digest)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(key, ["username", "generation"]).ttl(key)
-        (username, generation), ttl = await pipe.execute()
+        pipe.hmget(key, ["username", "generation", "issued_at"]).ttl(key)
+        (username, generation, issued_at), ttl = await pipe.execute()
         if not username or ttl is None or ttl <= 0:
             return None
         operator = await self.accounts.get(username)
@@ -174,7 +176,13 @@ class OperatorSessions:
             return None
         if generation != str(operator.generation):
             return None
-        return Session(operator, digest, int(time.time()) + int(ttl))
+        issued = int(issued_at) if issued_at and str(issued_at).isdigit() else 0
+        return Session(operator, digest, int(time.time()) + int(ttl), issued)
+
+    async def touch(self, session: Session, idle_seconds: int) -> None:
+        """Keep a live session for another ``idle_seconds`` (the console's idle timeout:
+        each request restarts it)."""
+        await self.redis.expire(Keys.operator_session(session.token_hash), idle_seconds, xx=True)
 
     async def end(self, session: Session) -> None:
         """Log out."""

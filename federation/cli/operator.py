@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from consent.audit import Action, AuditChain, Event
+from consent.audit import AuditChain
+from consent.operator.account_admin import Change, change_account
 from consent.operator.accounts import AccountError, OperatorAccounts
 from consent.operator.roles import Role
 from consent.services import KeyConfigError, operator_seal_key, pii_key_from_hex
@@ -45,13 +46,9 @@ def _shell_user() -> str:
 
 
 def _run(
-    redis_url: str,
-    pii_key: str,
-    action: Callable[[OperatorAccounts], Awaitable[T]],
-    audit: dict[str, str] | None = None,
+    redis_url: str, pii_key: str, action: Callable[[OperatorAccounts, AuditChain], Awaitable[T]]
 ) -> T:
-    """Run ``action``; if it succeeds and ``audit`` is given, append those objects as an
-    ``operator.account_changed`` entry."""
+    """Run ``action`` on the accounts and the audit chain of ``redis_url``."""
     try:
         seal = operator_seal_key(pii_key_from_hex(pii_key))
     except KeyConfigError as exc:
@@ -60,11 +57,7 @@ def _run(
     async def go() -> T:
         redis = connect(redis_url)
         try:
-            result = await action(OperatorAccounts(redis, seal))
-            if audit is not None:
-                event = Event(f"cli:{_shell_user()}", Action.OPERATOR_ACCOUNT, audit)
-                await AuditChain(redis).append(event)
-            return result
+            return await action(OperatorAccounts(redis, seal), AuditChain(redis))
         finally:
             await redis.aclose()
 
@@ -72,6 +65,26 @@ def _run(
         return asyncio.run(go())
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _change(
+    redis_url: str,
+    pii_key: str,
+    change: Change,
+    username: str,
+    role: Role | None = None,
+    password: str | None = None,
+) -> str | None:
+    """Make one audited change (:func:`consent.operator.account_admin.change_account`,
+    the same function the console's Accounts screen calls)."""
+    actor = f"cli:{_shell_user()}"
+    return _run(
+        redis_url,
+        pii_key,
+        lambda a, chain: change_account(
+            a, chain, actor, change, username, role=role, password=password
+        ),
+    )
 
 
 def _show_uri(uri: str, qr: bool) -> None:
@@ -107,14 +120,9 @@ def add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    uri = _run(
-        redis_url,
-        pii_key,
-        lambda a: a.add(username, password, Role(role)),
-        {"operator": username, "change": "added", "role": role},
-    )
+    uri = _change(redis_url, pii_key, Change.ADDED, username, Role(role), password)
     click.echo(f"operator {username} added with role {role}")
-    _show_uri(uri, qr)
+    _show_uri(uri or "", qr)
 
 
 @operator.command()
@@ -123,12 +131,7 @@ def add(
 @_PII_KEY
 def disable(username: str, redis_url: str, pii_key: str) -> None:
     """Disable an operator (their sessions stop working at once)."""
-    _run(
-        redis_url,
-        pii_key,
-        lambda a: a.set_enabled(username, False),
-        {"operator": username, "change": "disabled"},
-    )
+    _change(redis_url, pii_key, Change.DISABLED, username)
     click.echo(f"operator {username} disabled")
 
 
@@ -138,12 +141,7 @@ def disable(username: str, redis_url: str, pii_key: str) -> None:
 @_PII_KEY
 def enable(username: str, redis_url: str, pii_key: str) -> None:
     """Enable a disabled operator again."""
-    _run(
-        redis_url,
-        pii_key,
-        lambda a: a.set_enabled(username, True),
-        {"operator": username, "change": "enabled"},
-    )
+    _change(redis_url, pii_key, Change.ENABLED, username)
     click.echo(f"operator {username} enabled")
 
 
@@ -154,14 +152,9 @@ def enable(username: str, redis_url: str, pii_key: str) -> None:
 @_PII_KEY
 def reset_totp(username: str, qr: bool, redis_url: str, pii_key: str) -> None:
     """Give an operator a new TOTP secret; prints its provisioning URI once."""
-    uri = _run(
-        redis_url,
-        pii_key,
-        lambda a: a.reset_totp(username),
-        {"operator": username, "change": "totp_reset"},
-    )
+    uri = _change(redis_url, pii_key, Change.TOTP_RESET, username)
     click.echo(f"operator {username}: new TOTP secret")
-    _show_uri(uri, qr)
+    _show_uri(uri or "", qr)
 
 
 @operator.command("list")
@@ -169,7 +162,7 @@ def reset_totp(username: str, qr: bool, redis_url: str, pii_key: str) -> None:
 @_PII_KEY
 def list_operators(redis_url: str, pii_key: str) -> None:
     """List operators: username, role, enabled."""
-    operators: list[Any] = _run(redis_url, pii_key, lambda a: a.list())
+    operators: list[Any] = _run(redis_url, pii_key, lambda a, _chain: a.list())
     for op in operators:
         state = "enabled" if op.enabled else "disabled"
         click.echo(f"{op.username}\t{op.role.value}\t{state}")

@@ -85,12 +85,16 @@ async def fail(
     description: str,
     *,
     retry: bool = False,
+    upstream_code: str | None = None,
 ) -> Response:
-    """End (or, for ``retry``, keep) the journey and show ``kind`` with the way back."""
+    """End (or, for ``retry``, keep) the journey and show ``kind`` with the way back.
+    The outcome is counted for the operator console (declined, or the upstream's code)."""
     log.info(
         "journey failed",
         extra={"fields": {"kind": kind.value, "client_id": record.authz.client_id}},
     )
+    outcome = "declined" if kind is ErrorKind.ACCESS_DENIED else f"error:{kind.value}"
+    await count_login(journey, record, f"upstream:{upstream_code}" if upstream_code else outcome)
     if not retry:
         await journey.store.end(record)
     return journey.pages.render_error(
@@ -119,7 +123,16 @@ async def upstream_failed(
         error.oidc_error,
         "the identity provider ended the sign-in",
         retry=retry,
+        upstream_code=error.upstream_code,
     )
+
+
+async def count_login(journey: Journey, record: JourneyRecord, outcome: str) -> None:
+    """Count one journey outcome (``consent.operator.stats``); never fails the journey."""
+    try:
+        await journey.consent.counters.login(record.authz.client_id, outcome)
+    except Exception as exc:  # best effort: a counter must not break a login
+        log.warning("login counter", extra={"fields": {"error": type(exc).__name__}})
 
 
 def expired(journey: Journey, request: Request) -> Response:

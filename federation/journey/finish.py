@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.responses import RedirectResponse, Response
 
 from federation.journey.context import Journey
+from federation.journey.failures import count_login
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import AMR
 from federation.oidc.models import Grant
@@ -69,6 +70,7 @@ async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> R
         code_ttl=journey.provider.config.code_ttl,
         discard=journey.store.ending(record),
     )
+    await count_login(journey, record, "success")
     response = RedirectResponse(url, status_code=303)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"

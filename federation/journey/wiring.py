@@ -27,6 +27,7 @@ from fastapi.responses import Response
 from connectors.base import open_connector
 from consent.lifecycle import expiry_loop
 from consent.operator.api import router as operator_router
+from consent.operator.console import install_console
 from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
@@ -75,6 +76,7 @@ def install_bridge(app: FastAPI) -> None:
     app.include_router(journey_router())
     install_self_service(app)  # /consents: a first-party RP of the journey
     app.include_router(operator_router)
+    install_console(app)  # /operator: the operator console over the same service
     app.state.start_hooks.append(start_bridge)
     app.state.stop_hooks.append(stop_bridge)
 

@@ -150,7 +150,28 @@ class Keys:
         """Hash: an operator bearer token by its SM3 digest (username, role). TTL ≈ 15 min."""
         return f"{PREFIX}operator-session:{token_hash}"
 
+    @staticmethod
+    def operator_offboarding(request_id: str) -> str:
+        """Hash: a four-eyes request to withdraw every consent of one relying party
+        (requested by one operator, approved by another). Durable."""
+        return f"{PREFIX}operators:offboarding:{request_id}"
+
+    OPERATOR_OFFBOARDINGS = f"{PREFIX}operators:offboardings"
+    """Sorted set: offboarding request ids by time requested (epoch s). Durable."""
+
     # --- counters and caches ---------------------------------------------------------
+    @staticmethod
+    def stats_day(kind: str, day: str) -> str:
+        """Hash: the console's activity counters of one Hong Kong day (``kind`` is
+        ``consents`` or ``logins``; fields ``<event>|<client_id>``). TTL ≈ 100 days."""
+        return f"{PREFIX}stats:{kind}:{day}"
+
+    STATS_CLIENTS = f"{PREFIX}stats:clients"
+    """Set: client ids the counters have seen (the console's relying-party choices)."""
+
+    STATS_AUDIT_VERIFIED = f"{PREFIX}stats:audit-verified"
+    """Hash: the last "verify the chain now" result (ok, seq, at, problem)."""
+
     @staticmethod
     def rate_limit(bucket: str, key: str, window: int) -> str:
         """String counter: requests in one fixed window. TTL = window length."""

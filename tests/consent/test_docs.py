@@ -58,6 +58,10 @@ def test_documented_role_table_matches_the_code() -> None:
         "POST …/consents/{id}/revoke`": Permission.REVOKE,
         "GET /operator/api/export`": Permission.EXPORT,
         "GET /operator/api/audit/status`": Permission.AUDIT_STATUS,
+        "GET /operator/api/audit/events`": Permission.AUDIT_READ,
+        "POST /operator/api/offboarding`": Permission.OFFBOARD,
+        "GET /operator/api/dashboard`": Permission.DASHBOARD,
+        "console `/operator/accounts`": Permission.ACCOUNTS,
     }
     seen = set()
     for label, *marks in rows:
