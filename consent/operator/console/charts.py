@@ -20,6 +20,8 @@ _STYLE = Style(
     foreground_subtle="#474747",
     colors=PALETTE,
     font_family="sans-serif",
+    opacity="1",
+    opacity_hover="0.8",
     label_font_size=12,
     major_label_font_size=12,
     legend_font_size=13,
@@ -28,9 +30,9 @@ _STYLE = Style(
 
 
 def _every(labels: list[str]) -> list[str]:
-    """Dates as MM-DD, every 7th shown (the rest blank) so they stay legible."""
+    """Which dates (MM-DD) get a label: every 7th of 90, every 3rd of 30, legible."""
     step = 7 if len(labels) > 31 else 3
-    return [label[5:] if i % step == 0 else "" for i, label in enumerate(labels)]
+    return [label[5:] for i, label in enumerate(labels) if i % step == 0]
 
 
 def bar_chart(title: str, labels: list[str], series: dict[str, list[int]]) -> str:
@@ -40,15 +42,18 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[int]]) -> st
         js=[],
         width=900,
         height=340,
-        show_minor_x_labels=False,
         x_label_rotation=0,
         legend_at_bottom=True,
         print_values=False,
         disable_xml_declaration=False,
         title=title,
         margin=12,
+        truncate_label=-1,
+        truncate_legend=-1,
     )
-    chart.x_labels = _every(labels)
+    chart.x_labels = [label[5:] for label in labels]
+    chart.x_labels_major = _every(labels)
+    chart.show_minor_x_labels = False
     for name, values in series.items():
         chart.add(name, values)
     if not series:

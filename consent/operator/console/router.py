@@ -27,6 +27,8 @@ from consent.operator.console.auth import (
 from consent.operator.console.render import STATIC, STATIC_PATH, Console
 from consent.operator.errors import OperatorError
 from consent.operator.sessions import Session
+from federation.pages import mount_static
+from federation.pages.locale import normalise_locale, url_with_lang
 from federation.ratelimit import client_address
 
 router = APIRouter(prefix="/operator", route_class=ConsoleRoute, include_in_schema=False)
@@ -88,7 +90,11 @@ async def login(request: Request) -> Response:
     except OperatorError as exc:
         problem = "throttled" if exc.status == 429 else "credentials"
         return _login_page(request, problem, exc.status, username)
-    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    target = _safe_next(form.get("next"))
+    lang = normalise_locale(request.query_params.get("lang"))
+    if lang:
+        target = url_with_lang(target, lang)
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token)
     return response
 
@@ -109,6 +115,8 @@ def install_console(app: FastAPI) -> None:
     settings = getattr(app.state, "settings", None)
     secure = bool(settings and settings.issuer.startswith("https://"))
     app.state.console = Console(secure_cookies=secure)
+    if not any(getattr(route, "name", None) == "static" for route in app.routes):
+        mount_static(app)  # the shared stylesheet (the bridge mounts it already)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="operator-static")
     app.include_router(router)
     app.include_router(routes_consents.router)

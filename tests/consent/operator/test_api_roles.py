@@ -46,13 +46,13 @@ ERROR_KEYS = {"error", "error_description", "reference"}
 # The table in docs/consent.md, spelled out here independently of consent.operator.roles.
 S, V, R, E, A = (Permission.SEARCH, Permission.VIEW, Permission.REVOKE, Permission.EXPORT,
                  Permission.AUDIT_STATUS)  # fmt: skip
-AR, O, D, ACC = (Permission.AUDIT_READ, Permission.OFFBOARD, Permission.DASHBOARD,
+AR, OB, D, ACC = (Permission.AUDIT_READ, Permission.OFFBOARD, Permission.DASHBOARD,
                  Permission.ACCOUNTS)  # fmt: skip
 EXPECTED: dict[Role, set[Permission]] = {
     Role.VIEWER: {D, S, V},
-    Role.OFFICER: {D, S, V, R, O},
+    Role.OFFICER: {D, S, V, R, OB},
     Role.AUDITOR: {D, S, V, E, A, AR},
-    Role.ADMIN: {D, S, V, R, E, A, AR, O, ACC},
+    Role.ADMIN: {D, S, V, R, E, A, AR, OB, ACC},
 }
 
 
