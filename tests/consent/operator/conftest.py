@@ -82,3 +82,7 @@ def login_as(services: ConsentServices, client: httpx.AsyncClient) -> LoginAs:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return _login
+
+
+# the operator console's fixtures (app with the console mounted, cookie clients, sign-in)
+from tests.consent.operator.console_support import browser, console_app, sign_in  # noqa: E402, F401
