@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from consent.operator.console import routes_admin, routes_consents
+from consent.operator.console import routes_admin, routes_consents, routes_dashboard
 from consent.operator.console.auth import (
     ConsoleRoute,
     SignInRequired,
@@ -121,3 +121,4 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(routes_consents.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_dashboard.router)

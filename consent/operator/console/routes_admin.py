@@ -1,6 +1,5 @@
-"""Console screens beyond one record: the dashboard (figures from counters, charts with
-tables), four-eyes offboarding of a relying party, the audit view with "verify the chain
-now", and account administration (admin). Routes parse and delegate to
+"""Console screens beyond one record: four-eyes offboarding of a relying party, the audit
+view with "verify the chain now", and account administration (admin). Routes parse and delegate to
 :class:`consent.operator.service.OperatorService`.
 """
 
@@ -23,13 +22,11 @@ from consent.operator.console.auth import (
     read_form,
     service_of,
 )
-from consent.operator.console.charts import bar_chart
 from consent.operator.errors import OperatorError
 from consent.operator.filters import day_bounds, epoch
 from consent.operator.offboarding import REQUEST_ID
 from consent.operator.roles import Permission, Role
 from consent.operator.sessions import Session
-from consent.operator.stats import CONSENT_EVENTS
 
 router = APIRouter(prefix="/operator", route_class=ConsoleRoute, include_in_schema=False)
 SessionDep = Annotated[Session, Depends(current_session)]
@@ -51,56 +48,6 @@ def _render(
     return request.app.state.console.render(
         request, template, ctx, session=session, csrf=csrf_for(request, session), status_code=status
     )
-
-
-# --- dashboard ---------------------------------------------------------------------------
-@router.get("/dashboard")
-async def dashboard(request: Request, session: SessionDep) -> Response:
-    """Consents and logins per day (30 or 90 days, one or every relying party), consents
-    expiring in 30 days, the audit chain's status."""
-    days_text = request.query_params.get("days", "30")
-    days = int(days_text) if days_text in ("30", "90") else 30
-    client_id = request.query_params.get("client_id", "").strip()[:200] or None
-    board = await service_of(request).dashboard(session, days, client_id)
-    t = request.app.state.console.catalogues
-    from consent.operator.console.render import locale_for
-
-    text = t[locale_for(request)].text
-    consent_series = {
-        text(f"dashboard.event.{e}"): board.consents.counts.get(e, [0] * days)
-        for e in CONSENT_EVENTS
-    }
-    login_outcomes = sorted(board.logins.counts)
-    login_series = {_outcome_label(text, o): board.logins.counts[o] for o in login_outcomes}
-    return _render(
-        request,
-        session,
-        "dashboard.html",
-        board=board,
-        consent_rows=list(zip(board.consents.days, *consent_series.values(), strict=True)),
-        consent_chart=bar_chart(
-            text("dashboard.consents_heading"), board.consents.days, consent_series
-        ),
-        login_outcomes=[_outcome_label(text, o) for o in login_outcomes],
-        login_rows=list(zip(board.logins.days, *login_series.values(), strict=True)),
-        login_totals=[(label, sum(values)) for label, values in login_series.items()],
-        login_chart=bar_chart(text("dashboard.logins_heading"), board.logins.days, login_series),
-        expiring_total=sum(c for _d, c in board.expiring),
-        expiring_chart=bar_chart(
-            text("dashboard.expiring_heading"),
-            [d for d, _c in board.expiring],
-            {text("dashboard.expiring_label"): [c for _d, c in board.expiring]},
-        ),
-        events=CONSENT_EVENTS,
-    )
-
-
-def _outcome_label(text: object, outcome: str) -> str:
-    t = text  # the catalogue's text function
-    if outcome in ("success", "declined"):
-        return t(f"dashboard.outcome.{outcome}")  # type: ignore[operator]
-    kind, _, code = outcome.partition(":")
-    return t(f"dashboard.outcome.{kind}", code=code) if kind in ("upstream", "error") else outcome  # type: ignore[operator]
 
 
 # --- four-eyes offboarding -----------------------------------------------------------------

@@ -187,7 +187,12 @@ async def test_dashboard_figures_come_from_counters_not_records(
     board = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
     assert "<code>gd-a</code></th><td>3</td><td>1</td><td>2</td>" in board.replace("\n", "")
     assert "iAM Smart error D40003" in board
-    assert board.count("data:image/svg+xml;base64,") == 3
+    assert board.count('src="/operator/dashboard/chart/') == 3
+    chart = await client.get("/operator/dashboard/chart/consents.svg?client_id=gd-a&lang=en")
+    assert chart.headers["content-type"] == "image/svg+xml"
+    assert b"<svg" in chart.content and b"<script" not in chart.content
+    assert chart.headers["content-security-policy"].startswith("default-src 'none'")
+    assert (await client.get("/operator/dashboard/chart/other.svg")).status_code == 404
     # remove every record and index: the figures stay (they never came from the records)
     for key in [k async for k in redis.scan_iter(f"{Keys.consent('')}*")]:
         await redis.delete(key)
