@@ -1,8 +1,7 @@
 """The dashboard's charts: server-side SVG drawn by pygal (a maintained library), served
-as images (``<img>`` with a text alternative); the same figures are always in a table beside the
-chart (WCAG 1.1.1). pygal's scripts are left out (``js=[]``, and its inline config script is removed): no
-script runs, and the
-page's CSP stays ``script-src 'self'``. Colours meet 3:1 against white (WCAG 1.4.11).
+as images (``<img>`` with a text alternative); the same figures are always in a table
+beside the chart (WCAG 1.1.1). pygal's scripts are left out (``js=[]``, and its inline
+config script is removed): no script runs. Colours meet 3:1 against white (WCAG 1.4.11).
 """
 
 from __future__ import annotations
