@@ -208,3 +208,11 @@ async def test_every_role_against_every_screen_and_form(
             assert response.status_code == 403, (role, name)
     expected = Status.REVOKED if "withdraw" in ALLOWED[role] else Status.ACTIVE
     assert (await services.store.get(record.id)).status is expected
+
+
+def test_the_three_catalogues_have_the_same_keys() -> None:
+    from consent.operator.console.render import console_catalogues
+
+    keys = {loc: set(c.messages) for loc, c in console_catalogues().items()}
+    assert keys["zh-HK"] == keys["zh-CN"] == keys["en"]
+    assert all(console_catalogues()[loc].text("layout.console_name") for loc in keys)
