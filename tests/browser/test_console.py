@@ -41,7 +41,7 @@ TAGS: dict[Role, list[str]] = {
     Role.OFFICER: ["a", "b", "w", "roles"],
     Role.AUDITOR: ["x", "roles"],
     Role.ADMIN: [f"{loc.lower()}-{js}" for loc in LOCALES for js in ("js", "nojs")]
-    + ["b", "roles"],
+    + ["b", "roles", "narrow"],
     Role.VIEWER: ["roles"],
 }
 
@@ -305,3 +305,30 @@ def test_each_role_sees_only_what_it_may_do(
     if role is Role.VIEWER:
         assert not axe_violations(page)
         screenshot(page, "console-403-en-js")
+
+
+def test_screens_reflow_at_320_px_and_200_percent_zoom(
+    console: tuple[str, dict[str, str], dict[str, Any]],
+    open_context: ContextFactory,
+    screenshot: Shot,
+) -> None:
+    """WCAG 1.4.10: nothing but the tables' own scroll regions scrolls sideways."""
+    base, secrets, state = console
+    page = open_context(viewport={"width": 320, "height": 640}).new_page()
+    sign_in(page, base, "admin-narrow", secrets["admin-narrow"], "zh-HK")
+    record = state["records"][20]
+    for path in (
+        "/operator/dashboard",
+        "/operator/consents?go=1",
+        f"/operator/consents/{record.id}",
+        "/operator/audit",
+        "/operator/accounts",
+    ):
+        for width, height in ((320, 640), (640, 450)):  # 640x450: 1280x900 at 200 %
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{base}{path}")
+            overflow = page.evaluate("() => document.documentElement.scrollWidth")
+            assert overflow <= width, (path, width, overflow)
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(f"{base}/operator/dashboard")
+    screenshot(page, "console-dashboard-zh-HK-320px")
