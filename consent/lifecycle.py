@@ -91,8 +91,12 @@ class ConsentLifecycle:
     async def grant(self, captured: Captured) -> str:
         """Store a captured consent durably (before the code is issued); returns the audit
         stream id of its ``consent.granted`` / ``consent.reconsented`` event."""
-        stream_id = await self.store.save(captured.record, captured.sealed_values or None)
-        await self._observe("given", [captured.record])
+        record = captured.record
+        previous = await self.store.current(record.subject, record.client_id)
+        stream_id = await self.store.save(record, captured.sealed_values or None)
+        await self._observe("given", [record])
+        if previous is not None and previous.id != record.id:
+            await self._observe("expired", [previous])  # superseded: the store expired it
         return stream_id
 
     async def deny(self, subject: str, client_id: str) -> str:

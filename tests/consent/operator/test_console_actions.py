@@ -181,11 +181,13 @@ async def test_dashboard_figures_come_from_counters_not_records(
     for captured in given:
         await services.lifecycle.grant(captured)
     await services.lifecycle.revoke_by_operator(given[0].record.id, operator="x", reason="test")
+    superseding = grant("sub-1", "gd-a", version="2024-02", remember_seconds=86400 * 5)
+    await services.lifecycle.grant(superseding)  # sub-1's first consent expires (superseded)
     await services.lifecycle.expire_due(now=int(time.time()) + 86400 * 6)
     await services.counters.login("gd-a", "upstream:D40003")
     client = await sign_in(Role.VIEWER)
     board = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
-    assert "<code>gd-a</code></th><td>3</td><td>1</td><td>2</td>" in board.replace("\n", "")
+    assert "<code>gd-a</code></th><td>4</td><td>1</td><td>3</td>" in board.replace("\n", "")
     assert "iAM Smart error D40003" in board
     assert board.count('src="/operator/dashboard/chart/') == 3
     chart = await client.get("/operator/dashboard/chart/consents.svg?client_id=gd-a&lang=en")
@@ -198,7 +200,7 @@ async def test_dashboard_figures_come_from_counters_not_records(
         await redis.delete(key)
     await redis.delete(Keys.CONSENTS_ALL)
     again = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
-    assert "<code>gd-a</code></th><td>3</td><td>1</td><td>2</td>" in again.replace("\n", "")
+    assert "<code>gd-a</code></th><td>4</td><td>1</td><td>3</td>" in again.replace("\n", "")
     assert (await client.get("/operator/dashboard?days=7")).status_code == 200  # falls back to 30
 
 
@@ -257,3 +259,35 @@ async def test_accounts_are_changed_and_audited_as_the_cli_does(
     ]
     own = await _form(admin, "/operator/accounts/admin-op/disable?lang=en", {})
     assert own.status_code == 403 and (await services.accounts.get("admin-op")).enabled  # type: ignore[union-attr]
+
+
+async def test_the_api_and_the_console_share_the_four_eyes_rule(
+    sign_in: SignIn,
+    services: ConsentServices,
+    client,
+    login_as,  # type: ignore[no-untyped-def]
+) -> None:
+    record = grant("sub-1", "gd-closing").record
+    await services.store.save(record)
+    asker_headers = await login_as(Role.OFFICER)  # officer-op through the API
+    made = await client.post(
+        "/operator/api/offboarding",
+        json={"client_id": "gd-closing", "reason": "contract ended"},
+        headers=asker_headers,
+    )
+    assert made.status_code == 200 and made.json()["state"] == "pending"
+    request_id = made.json()["id"]
+    own = await client.post(
+        f"/operator/api/offboarding/{request_id}/approve", headers=asker_headers
+    )
+    assert own.status_code == 403 and own.json()["error"] == "four_eyes"
+    approver = await sign_in(Role.ADMIN, "b")  # a different operator, in the console
+    page = (await approver.get("/operator/offboarding?lang=en")).text
+    assert request_id in page and "Waiting for approval" in page
+    done = await _form(approver, f"/operator/offboarding/{request_id}", {"decision": "approve"})
+    assert done.status_code == 303
+    assert (await services.store.get(record.id)).status is Status.REVOKED
+    again = await client.post(
+        f"/operator/api/offboarding/{request_id}/reject", headers=asker_headers
+    )
+    assert again.status_code == 403  # still the requester
