@@ -40,8 +40,8 @@ class GrantRevoker(Protocol):
 class LifecycleObserver(Protocol):
     """Told when consents are given or end (the console's activity counters)."""
 
-    async def consents_changed(self, event: str, client_ids: list[str]) -> None:
-        """``event`` is ``given``, ``withdrawn`` or ``expired``; one client id per record."""
+    async def consents_changed(self, event: str, records: list[ConsentRecord]) -> None:
+        """``event`` is ``given``, ``withdrawn`` or ``expired``, for each of ``records``."""
         ...
 
 
@@ -180,7 +180,7 @@ class ConsentLifecycle:
         if self.observer is None or not records:
             return
         try:
-            await self.observer.consents_changed(event, [r.client_id for r in records])
+            await self.observer.consents_changed(event, records)
         except Exception as exc:  # counters are best effort: never fail a consent change
             log.warning("activity counters", extra={"fields": {"error": type(exc).__name__}})
 

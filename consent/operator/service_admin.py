@@ -190,7 +190,7 @@ class AdminOperations:
             client_id=client_id or None,
             consents=await counters.series("consents", days, client_id or None),
             logins=await counters.series("logins", days, client_id or None),
-            expiring=await counters.expiring(30),
+            expiring=await counters.expiring(30, client_id or None),
             audit_head=await self.s.chain.head(),
             last_verification=await counters.last_verification(),
             clients=await counters.clients(),

@@ -9,10 +9,10 @@ one ``HINCRBY`` on the Hong Kong day's hash (``Keys.stats_day``), field
 ``<event>|<client_id>``, kept ``RETENTION_DAYS``.
 
 Readers: :meth:`ActivityCounters.series` reads 30 or 90 day-hashes in one pipelined round
-trip; consents expiring soon are ``ZCOUNT`` ranges over the expiry index (a count in the
-sorted set's tree, not a scan).
+trip; consents expiring soon are ``ZCOUNT`` ranges over the store's expiry index, or over
+the relying party's expiry set kept here (a count in the sorted set's tree, not a scan).
 
-Imports ``federation.storage`` only (and the standard library).
+Imports ``consent.records`` and ``federation.storage`` only (and the standard library).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
+from consent.records import ConsentRecord
 from federation.storage.keys import Keys
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
@@ -68,15 +69,22 @@ class ActivityCounters:
         pipe.sadd(Keys.STATS_CLIENTS, client_id[:_MAX_FIELD])
         await pipe.execute()
 
-    async def consents_changed(self, event: str, client_ids: list[str]) -> None:
-        """``event`` (given | withdrawn | expired) happened to consents of ``client_ids``."""
-        if event not in CONSENT_EVENTS or not client_ids:
+    async def consents_changed(self, event: str, records: list[ConsentRecord]) -> None:
+        """``event`` (given | withdrawn | expired) happened to ``records``. A given consent
+        that expires joins its relying party's expiry set (``Keys.stats_expiry``); an
+        ended one leaves it."""
+        if event not in CONSENT_EVENTS or not records:
             return
         key = Keys.stats_day("consents", hk_day(time.time()))
         pipe = self.redis.pipeline(transaction=False)
-        for client_id in client_ids:
+        for record in records:
+            client_id = record.client_id[:_MAX_FIELD]
             pipe.hincrby(key, _field(event, client_id), 1)
-            pipe.sadd(Keys.STATS_CLIENTS, client_id[:_MAX_FIELD])
+            pipe.sadd(Keys.STATS_CLIENTS, client_id)
+            if event == "given" and record.expires_at is not None:
+                pipe.zadd(Keys.stats_expiry(client_id), {record.id: record.expires_at})
+            elif event != "given":
+                pipe.zrem(Keys.stats_expiry(client_id), record.id)
         pipe.expire(key, RETENTION_DAYS * 86400)
         await pipe.execute()
 
@@ -110,8 +118,12 @@ class ActivityCounters:
                 counts.setdefault(event, [0] * len(labels))[index] += int(value)
         return Series(labels, counts, by_client)
 
-    async def expiring(self, days: int = 30, now: float | None = None) -> list[tuple[str, int]]:
-        """Active consents expiring on each of the next ``days`` Hong Kong days."""
+    async def expiring(
+        self, days: int = 30, client_id: str | None = None, now: float | None = None
+    ) -> list[tuple[str, int]]:
+        """Active consents expiring on each of the next ``days`` Hong Kong days (of one
+        relying party, or of all: the store's own expiry index)."""
+        index = Keys.stats_expiry(client_id[:_MAX_FIELD]) if client_id else Keys.CONSENTS_EXPIRY
         start = datetime.fromtimestamp(time.time() if now is None else now, HONG_KONG)
         midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
         pipe = self.redis.pipeline(transaction=False)
@@ -120,7 +132,7 @@ class ActivityCounters:
             low = start if n == 0 else midnight + timedelta(days=n)
             high = midnight + timedelta(days=n + 1)
             labels.append(low.date().isoformat())
-            pipe.zcount(Keys.CONSENTS_EXPIRY, int(low.timestamp()), f"({int(high.timestamp())}")
+            pipe.zcount(index, int(low.timestamp()), f"({int(high.timestamp())}")
         return list(zip(labels, [int(c) for c in await pipe.execute()], strict=True))
 
     async def record_verification(self, ok: bool, seq: int, problem: str | None) -> None:

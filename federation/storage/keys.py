@@ -166,6 +166,12 @@ class Keys:
         ``consents`` or ``logins``; fields ``<event>|<client_id>``). TTL ≈ 100 days."""
         return f"{PREFIX}stats:{kind}:{day}"
 
+    @staticmethod
+    def stats_expiry(client_id: str) -> str:
+        """Sorted set: one relying party's active consents by expiry (epoch s), kept by the
+        console's counters as consents are given and end (its "expiring" figure)."""
+        return f"{PREFIX}stats:expiry:{client_id}"
+
     STATS_CLIENTS = f"{PREFIX}stats:clients"
     """Set: client ids the counters have seen (the console's relying-party choices)."""
 

@@ -189,6 +189,11 @@ async def test_dashboard_figures_come_from_counters_not_records(
     board = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
     assert "<code>gd-a</code></th><td>4</td><td>1</td><td>3</td>" in board.replace("\n", "")
     assert "iAM Smart error D40003" in board
+    assert "0 active consents expire in the next 30 days" in board  # all ended
+    await services.lifecycle.grant(grant("sub-7", "gd-a", remember_seconds=86400 * 10))
+    await services.lifecycle.grant(grant("sub-8", "gd-b", remember_seconds=86400 * 10))
+    soon = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
+    assert "1 active consents expire in the next 30 days" in soon
     assert board.count('src="/operator/dashboard/chart/') == 3
     chart = await client.get("/operator/dashboard/chart/consents.svg?client_id=gd-a&lang=en")
     assert chart.headers["content-type"] == "image/svg+xml"
@@ -200,7 +205,7 @@ async def test_dashboard_figures_come_from_counters_not_records(
         await redis.delete(key)
     await redis.delete(Keys.CONSENTS_ALL)
     again = (await client.get("/operator/dashboard?lang=en&client_id=gd-a")).text
-    assert "<code>gd-a</code></th><td>4</td><td>1</td><td>3</td>" in again.replace("\n", "")
+    assert "<code>gd-a</code></th><td>5</td><td>1</td><td>3</td>" in again.replace("\n", "")
     assert (await client.get("/operator/dashboard?days=7")).status_code == 200  # falls back to 30
 
 
