@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     consent_manage_url: str = Field(
         "/consents", description="Where people list and withdraw their consents (linked)."
     )
+    operator_idle_seconds: int = Field(
+        900,
+        ge=60,
+        le=7200,
+        description="Operator console: sign out after this long without a request, seconds.",
+    )
+    operator_absolute_seconds: int = Field(
+        8 * 3600,
+        ge=300,
+        le=86400,
+        description="Operator console: sign out this long after signing in, seconds.",
+    )
     rate_limit_enabled: bool = Field(
         True, description="Rate limits in Redis (federation/ratelimit.py); false turns them off."
     )

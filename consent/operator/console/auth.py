@@ -4,8 +4,9 @@ The password + TOTP check, the login limits and their auditing are the operator 
 (:meth:`OperatorService.login`, the same call the API's ``POST /operator/api/login``
 makes). The console keeps the session token in a cookie (``Secure``, ``HttpOnly``,
 ``SameSite=Strict``, path ``/operator``); Redis holds only its SM3 digest. Idle timeout:
-each request restarts the session's lifetime (``IDLE_SECONDS``); absolute timeout:
-``ABSOLUTE_SECONDS`` after sign-in, whatever the activity. Every form carries a CSRF token
+each request restarts the session's lifetime (``IDBRIDGE_OPERATOR_IDLE_SECONDS``, 15 min);
+absolute timeout: ``IDBRIDGE_OPERATOR_ABSOLUTE_SECONDS`` (8 h) after sign-in, whatever
+the activity. Every form carries a CSRF token
 (``federation.pages.csrf``) bound to the session (or, on the sign-in form, to a random
 pre-session cookie), and every POST is refused without it.
 
@@ -42,6 +43,20 @@ PRE_COOKIE = "idb_operator_pre"
 COOKIE_PATH = "/operator"
 IDLE_SECONDS = SESSION_SECONDS
 ABSOLUTE_SECONDS = 8 * 3600
+"""Defaults; ``IDBRIDGE_OPERATOR_IDLE_SECONDS`` / ``_ABSOLUTE_SECONDS`` set them."""
+
+
+def idle_timeout(request: Request) -> int:
+    """The configured idle timeout, seconds."""
+    return _timeouts(request)[0]
+
+
+def _timeouts(request: Request) -> tuple[int, int]:
+    settings = getattr(request.app.state, "settings", None)
+    idle = getattr(settings, "operator_idle_seconds", IDLE_SECONDS)
+    return int(idle), int(getattr(settings, "operator_absolute_seconds", ABSOLUTE_SECONDS))
+
+
 FORM_CSRF = "csrf_token"
 MAX_FORM_FIELDS = 20
 
@@ -113,10 +128,11 @@ async def current_session(request: Request) -> Session:
     session = await sessions.resolve(token) if token else None
     if session is None:
         raise SignInRequired
-    if session.issued_at and time.time() - session.issued_at > ABSOLUTE_SECONDS:
+    idle, absolute = _timeouts(request)
+    if session.issued_at and time.time() - session.issued_at > absolute:
         await sessions.end(session)
         raise SignInRequired
-    await sessions.touch(session, IDLE_SECONDS)
+    await sessions.touch(session, idle)
     request.state.session = session
     return session
 

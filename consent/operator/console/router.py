@@ -20,6 +20,7 @@ from consent.operator.console.auth import (
     clear_session_cookie,
     csrf_for,
     current_session,
+    idle_timeout,
     read_form,
     service_of,
     set_session_cookie,
@@ -90,6 +91,10 @@ async def login(request: Request) -> Response:
     except OperatorError as exc:
         problem = "throttled" if exc.status == 429 else "credentials"
         return _login_page(request, problem, exc.status, username)
+    sessions = request.app.state.consent.sessions
+    session = await sessions.resolve(token)
+    if session is not None:  # the console's idle timeout from the start, not the API's TTL
+        await sessions.touch(session, idle_timeout(request))
     target = _safe_next(form.get("next"))
     lang = normalise_locale(request.query_params.get("lang"))
     if lang:
