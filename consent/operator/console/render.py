@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -41,7 +42,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MESSAGES = HERE / "messages"
 STATIC_PATH = "/operator/static"
-HONG_KONG = "Asia/Hong_Kong"
+HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
 
 @lru_cache(maxsize=1)
@@ -63,9 +64,7 @@ def hk_time(epoch: float | int | None, *, date_only: bool = False) -> str:
     """``2026-12-04 20:15`` in Hong Kong (the template adds the zone's name)."""
     if epoch is None:
         return ""
-    from zoneinfo import ZoneInfo
-
-    moment = datetime.fromtimestamp(float(epoch), ZoneInfo(HONG_KONG))
+    moment = datetime.fromtimestamp(float(epoch), HONG_KONG)
     return moment.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
 
 

@@ -1,18 +1,20 @@
 """Console screens beyond one record: four-eyes offboarding of a relying party, the audit
-view with "verify the chain now", and account administration (admin). Routes parse and delegate to
-:class:`consent.operator.service.OperatorService`.
+view with "verify the chain now", and account administration (admin). Routes parse and
+delegate to :class:`consent.operator.service.OperatorService`.
 """
 
 from __future__ import annotations
 
 import base64
 from typing import Annotated
+from urllib.parse import parse_qs, urlparse
 
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
+from consent.audit import Action
 from consent.operator.account_admin import Change
 from consent.operator.audit_view import AuditFilter
 from consent.operator.console.auth import (
@@ -126,8 +128,6 @@ async def audit(request: Request, session: SessionDep) -> Response:
     )
     before = request.query_params.get("before") or None
     page = await service_of(request).audit_events(session, filters, before, 50)
-    from consent.audit import Action
-
     return _render(
         request,
         session,
@@ -168,8 +168,6 @@ def _qr(uri: str) -> str:
 
 
 def _secret(uri: str) -> str:
-    from urllib.parse import parse_qs, urlparse
-
     return parse_qs(urlparse(uri).query).get("secret", [""])[0]
 
 
@@ -230,7 +228,7 @@ async def account_change(
     request: Request, session: SessionDep, username: str, change: str
 ) -> Response:
     """Disable, enable or reset the TOTP (audited as the CLI's)."""
-    form = await read_form(request, session)
+    await read_form(request, session)
     if change not in ACCOUNT_CHANGES:
         raise OperatorError(404, "not_found", "no such change")
     uri = await service_of(request).change_account(session, ACCOUNT_CHANGES[change], username)
@@ -244,5 +242,4 @@ async def account_change(
             secret=_secret(uri),
             change="totp_reset",
         )
-    del form
     return RedirectResponse(f"/operator/accounts{_lang_suffix(request)}", status_code=303)
