@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from consent.operator.console import auth
 from consent.operator.roles import Role
-from consent.operator.sessions import LOGIN_LIMIT_PER_USER
+from consent.operator.sessions import LOGIN_LIMIT_PER_USER_ADDRESS
 from consent.records import Status
 from consent.services import ConsentServices
 from federation.storage.keys import Keys
@@ -66,12 +66,12 @@ async def test_wrong_code_is_a_401_page_and_the_limit_is_the_apis(
     await services.accounts.add("viewer-op", PASSWORD, Role.VIEWER)
     client = await browser()
     statuses = []
-    for _ in range(LOGIN_LIMIT_PER_USER + 1):
+    for _ in range(LOGIN_LIMIT_PER_USER_ADDRESS + 1):
         page = await client.get("/operator/login")
         form = {"csrf_token": csrf_of(page.text), "username": "viewer-op", "password": "x" * 12}
         response = await client.post("/operator/login", data={**form, "totp": "000000"})
         statuses.append(response.status_code)
-    assert statuses[:LOGIN_LIMIT_PER_USER] == [401] * LOGIN_LIMIT_PER_USER
+    assert statuses[:LOGIN_LIMIT_PER_USER_ADDRESS] == [401] * LOGIN_LIMIT_PER_USER_ADDRESS
     assert statuses[-1] == 429
     assert "Too many sign-in attempts" in response.text or "嘗試次數過多" in response.text
     # the API shares the window: the same username is throttled there too
