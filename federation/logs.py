@@ -4,7 +4,9 @@ Every line is one JSON object: time, level, logger, message, the request id of t
 request being served (a context variable set by the app's middleware) and any
 ``extra={"fields": {...}}`` given by the caller. As a second line of defence, the
 formatter masks anything in a message that looks like an HKID, a Home Return Permit, an
-e-mail address, a long digit run or a bearer token, so that a careless log call does not
+e-mail address, a long digit run, a bearer token or Basic credentials, or the value
+of a secret query or form parameter (``client_secret``, ``access_token``, ``code``,
+``state`` and the like), so that a careless log call does not
 leak personal data or secrets. Log attribute *names*, never values.
 """
 
@@ -21,11 +23,33 @@ from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("idbridge_request_id", default="-")
 
+_SECRET_PARAMETER_NAMES = (
+    "client_secret",
+    "client_assertion",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "id_token_hint",
+    "logout_token",
+    "registration_access_token",
+    "code",
+    "code_verifier",
+    "state",
+    "ticketID",
+    "password",
+    "totp",
+)
+_SECRET_PARAMETERS = r"(?i)((?:^|[?&;])(?:" + "|".join(_SECRET_PARAMETER_NAMES) + r")=)[^&;\s\"']*"
+
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[A-Z]{1,2}\d{6}\(?[0-9A]\)?"), "[hkid]"),
     (re.compile(r"\b[HM]\d{8}(?:\d{2})?\b"), "[permit]"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"(?i)bearer\s+[\w.~+/=-]+"), "Bearer [token]"),
+    (re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]+"), r"\1[credentials]"),
+    # A query string or form body written into a message (an access log, a URL in an
+    # error): the values of the parameters that are secrets or one-time proofs.
+    (re.compile(_SECRET_PARAMETERS), r"\1[redacted]"),
     (re.compile(r"\b\d{7,}\b"), "[digits]"),
 )
 

@@ -71,6 +71,13 @@ def test_https_issuer_adds_hsts(redis_server: RedisServer) -> None:
         ("mail chan.taiman@example.hk", "chan.taiman"),
         ("Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
         ("phone 85291234567", "91234567"),
+        ("Authorization: Basic cnAtMTpzM2NyM3Q=", "cnAtMTpzM2NyM3Q"),
+        ("GET /oauth2/access_token?client_id=rp&client_secret=s3cr3t&code=c0de", "s3cr3t"),
+        ("GET /oauth2/access_token?client_id=rp&client_secret=s3cr3t&code=c0de", "c0de"),
+        ("GET /oauth2/tokeninfo?access_token=at-123", "at-123"),
+        ("GET /cb?code=c0de&state=st4te-value", "st4te-value"),
+        ("POST /token grant_type=refresh_token&refresh_token=rt-9", "rt-9"),
+        ("/logout?id_token_hint=eyJhbGc.x.y&post_logout_redirect_uri=z", "eyJhbGc"),
     ],
 )
 def test_logs_mask_pii(text: str, leak: str) -> None:
@@ -78,6 +85,13 @@ def test_logs_mask_pii(text: str, leak: str) -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, text, None, None)
     line = json.loads(JsonFormatter().format(record))
     assert leak not in line["msg"] and line["level"] == "info" and "request_id" in line
+
+
+def test_logs_keep_what_is_not_a_secret() -> None:
+    """Only the values of secret parameters are masked: names, other parameters and words
+    that merely end in a secret parameter's name stay readable."""
+    text = "GET /authorize?client_id=rp-1&encode=x&code=c0de&scope=openid"
+    assert redact(text) == "GET /authorize?client_id=rp-1&encode=x&code=[redacted]&scope=openid"
 
 
 def test_whole_bridge_is_wired(redis_server: RedisServer, tmp_path: Path) -> None:
