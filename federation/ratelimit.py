@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
+from federation import untrusted
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings
@@ -126,7 +126,7 @@ def claimed_client_id(form: Mapping[str, str], authorization: str | None) -> str
     parts = assertion.split(".")
     if len(parts) == 3:
         try:
-            payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            payload = untrusted.loads_b64url(parts[1])
         except (binascii.Error, ValueError):
             return None
         issuer = payload.get("iss") if isinstance(payload, dict) else None

@@ -21,10 +21,12 @@ import json
 import logging
 import re
 import secrets
+from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from federation import untrusted
 from federation.logs import request_id_var, traceback_frames
 
 log = logging.getLogger("idbridge.web")
@@ -55,6 +57,17 @@ token request is far smaller)."""
 
 class RequestBodyTooLarge(Exception):
     """The body passed :data:`MAX_REQUEST_BODY` while the app was reading it."""
+
+
+class UntrustedJSONRequest(Request):
+    """A request whose :meth:`json` reads the body with :func:`federation.untrusted.loads`
+    (what FastAPI calls for a JSON body parameter): a route class hands it to its
+    handler, so that pydantic only ever sees JSON that helper has accepted."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = untrusted.loads(await self.body(), max_bytes=MAX_REQUEST_BODY)
+        return self._json
 
 
 def new_request_id() -> str:

@@ -5,7 +5,7 @@ claims or SAML attributes; transforms, validators and release policies; the ship
 profiles under ``mappings/profiles/``. See ``docs/mappings.md``.
 
 May import: ``federation.crypto``, ``federation.identity``, ``federation.settings``,
-``federation.logs``. Never connectors, consent or the protocol front ends.
+``federation.logs``, ``federation.untrusted``. Never connectors, consent or the protocol front ends.
 
 Public API (what the journey uses)::
 

@@ -20,11 +20,11 @@ Nothing is wanted that was not asked for, and nothing outside the client's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from federation import untrusted
 from mappings.errors import ClaimsRequestError
 
 SubjectType = Literal["pairwise", "public"]
@@ -76,7 +76,7 @@ def parse_claims_request(raw: str | Mapping[str, Any] | None) -> dict[str, Any] 
         return None
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = untrusted.loads(raw)
         except ValueError:
             raise ClaimsRequestError("the claims parameter is not JSON") from None
     if not isinstance(raw, Mapping):

@@ -6,7 +6,7 @@ translation (``attributes``), the async API client (``client``), the connector t
 uses (``connector``) and the simulator (``connectors.iamsmart.simulator``).
 
 May import: ``connectors.base``, ``federation.identity``, ``federation.storage``,
-``federation.logs``, ``federation.settings``. Never the journey, front ends, mappings or
-consent. The simulator imports only this package's protocol modules (never the client), so
-that it checks the wire format independently.
+``federation.logs``, ``federation.settings``, ``federation.untrusted``. Never the journey,
+front ends, mappings or consent. The simulator imports only this package's protocol modules
+(never the client), so that it checks the wire format independently.
 """

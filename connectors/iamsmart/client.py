@@ -39,6 +39,7 @@ from connectors.iamsmart.http11 import (
     open_poster,
 )
 from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
+from federation import untrusted
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
@@ -230,7 +231,7 @@ def _open_content(content: Any, cek: bytes | None, path: str) -> dict[str, Any]:
         return content
     if isinstance(content, str) and cek is not None:
         try:
-            opened = json.loads(crypto.decrypt(cek, content))
+            opened = untrusted.loads(crypto.decrypt(cek, content), max_bytes=untrusted.MAX_UPSTREAM)
         except (crypto.CryptoError, ValueError, RecursionError) as exc:
             raise UpstreamProtocolError(f"cannot open {path} content") from exc
         if isinstance(opened, dict):

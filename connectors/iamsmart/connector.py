@@ -50,6 +50,7 @@ from connectors.iamsmart.results import (
     verified_channel,
 )
 from connectors.iamsmart.sources import is_mobile, source_for_user_agent
+from federation import untrusted
 from federation.identity import Assurance, Attr, IdentityRecord
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
@@ -286,7 +287,7 @@ class IAMSmartConnector:
         if self.config.result_client_cert == "required" and not channel:
             raise UpstreamProtocolError("result callback without a verified client certificate")
         try:
-            envelope = json.loads(body)
+            envelope = untrusted.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
             raise UpstreamProtocolError("result callback is not JSON") from exc
         if not isinstance(envelope, dict):
@@ -306,7 +307,7 @@ class IAMSmartConnector:
         secret_key = secret_key if isinstance(secret_key, str) and secret_key else None
         plain = await self.cek.open_result(secret_key, content, self.client)
         try:
-            fields = json.loads(plain)
+            fields = untrusted.loads(plain)
         except (ValueError, RecursionError) as exc:
             raise UpstreamProtocolError("result callback content is not JSON") from exc
         if not isinstance(fields, dict):

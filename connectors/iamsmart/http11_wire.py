@@ -25,11 +25,12 @@ caller's timeout.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from federation import untrusted
 
 MAX_HEAD = 64 * 1024
 """Largest status line + field lines of one head (also of one trailer section)."""
@@ -85,7 +86,7 @@ class HttpResponse:
 
     def json(self) -> Any:
         """The body as JSON (``ValueError`` / ``RecursionError`` if it is not)."""
-        return json.loads(self.content)
+        return untrusted.loads(self.content, max_bytes=untrusted.MAX_UPSTREAM)
 
 
 CHUNKED = -1

@@ -38,6 +38,7 @@ from consent.records import ConsentRecord, Status
 from consent.store import ConsentConflict, ConsentNotFound, InvalidCursor
 from federation.logs import request_id_var
 from federation.ratelimit import client_address
+from federation.web import UntrustedJSONRequest
 
 log = logging.getLogger("idbridge.consent.operator")
 
@@ -63,7 +64,7 @@ class OperatorRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await handler(UntrustedJSONRequest(request.scope, request.receive))
             except OperatorError as exc:
                 return _error(exc.status, exc.code, exc.description)
             except ConsentNotFound:

@@ -16,7 +16,6 @@ pushed ``request_uri`` values are accepted), as the OpenID Foundation test
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import urlencode
 
 import redis.asyncio as aioredis
 
+from federation import untrusted
 from federation.oidc import par
 from federation.oidc.clients import SCOPES, Client
 from federation.oidc.errors import (
@@ -215,7 +215,7 @@ def _claims(value: str | None, fail: Fail) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        claims = json.loads(value)
+        claims = untrusted.loads(value)
     except ValueError as exc:
         raise fail("invalid_request", "claims is not valid JSON") from exc
     if not isinstance(claims, dict):

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
 import redis.asyncio as aioredis
 
+from federation import untrusted
 from federation.oidc.clients import Client
 from federation.oidc.errors import OAuthError, invalid_client, invalid_request
 from federation.oidc.provider import OidcProvider
@@ -138,7 +138,7 @@ def _unverified_issuer(assertion: str, form_client_id: str | None) -> str:
     """The ``iss`` of an assertion before verification, only to find the client's keys."""
     try:
         payload = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = untrusted.loads_b64url(payload)
         issuer = claims["iss"] if isinstance(claims, dict) else None
     except (IndexError, ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise invalid_client("malformed client assertion") from exc

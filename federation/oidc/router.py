@@ -17,7 +17,6 @@ login journey take over the person-facing parts:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
+from federation import untrusted
 from federation.oidc import par
 from federation.oidc.authorize import error_redirect, redirect_for, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
@@ -295,9 +295,9 @@ def oidc_router(
         async def handle() -> Response:
             check_initial_access_token(provider, request.headers.get("authorization"))
             try:
-                body = json.loads(await body_bytes(request))
+                body = untrusted.loads(await body_bytes(request))
             except ValueError as exc:
-                raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
+                raise OAuthError("invalid_client_metadata", f"the body is not JSON: {exc}") from exc
             return json_no_store(await register_client(provider, _redis(request), body), 201)
 
         return await guarded(request, handle)

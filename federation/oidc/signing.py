@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from federation import untrusted
 from federation.crypto.jose import InvalidJWS, decode_jwt, encode_jwt
 from federation.crypto.jose import half_hash as _half_hash
 from federation.crypto.keyset import KeySet, ManagedKey, NoSigningKey
@@ -85,6 +86,7 @@ def verify_with_jwks(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(header, claims) of ``token`` verified with a client's JWKS and an alg allow-list."""
     try:
+        untrusted.read_compact_jws(token)
         return decode_jwt(token, dict(jwks), algorithms=list(algorithms))
     except (InvalidJWS, ValueError) as exc:
         raise TokenError(str(exc)[:80]) from exc
@@ -112,6 +114,7 @@ class KeySetSigner:
 
     def verify(self, token: str, algorithms: Iterable[str]) -> dict[str, Any]:
         try:
+            untrusted.read_compact_jws(token)
             _, claims = decode_jwt(token, self.keyset, algorithms=list(algorithms))
         except (InvalidJWS, ValueError) as exc:
             raise TokenError(str(exc)[:80]) from exc
