@@ -5,6 +5,9 @@ Every request body is capped here too (:data:`MAX_REQUEST_BODY`, a backstop: rou
 with their own, tighter bounds): a declared ``Content-Length`` over it is refused before the
 app runs, and a body without one stops at the cap; either way the answer is 413.
 
+A client that disconnects mid-request (``ClientDisconnect``) is logged at INFO without a
+traceback: ERROR is kept for our own faults, so nobody can fill the error log at will.
+
 An unhandled exception is answered here, inside :class:`RequestContextMiddleware`, so that
 the 500 carries the request id as its reference and the security headers (Starlette's
 outermost ``ServerErrorMiddleware`` runs after the request id has been reset). People
@@ -23,7 +26,8 @@ import re
 import secrets
 from typing import Any
 
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation import untrusted
@@ -64,6 +68,12 @@ class UntrustedJSONRequest(Request):
     (what FastAPI calls for a JSON body parameter): a route class hands it to its
     handler, so that pydantic only ever sees JSON that helper has accepted."""
 
+    async def body(self) -> bytes:
+        try:
+            return await super().body()
+        except RequestBodyTooLarge as exc:  # a chunked body over the cap: FastAPI would say 400
+            raise HTTPException(413, "the request body is too large") from exc
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             self._json = untrusted.loads(await self.body(), max_bytes=MAX_REQUEST_BODY)
@@ -91,12 +101,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming, declared = "", None
+        incoming, declared, hosts = "", None, 0
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
+            elif name == b"host":
+                hosts += 1
         request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
         tls = self.hsts or scope.get("scheme") == "https"
@@ -132,6 +144,14 @@ class RequestContextMiddleware:
                     raise RequestBodyTooLarge
             return message
 
+        if hosts != 1 and scope.get("http_version", "1.1") == "1.1":
+            # RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host
+            # or with more than one (HTTP/2 and /3 carry :authority instead)
+            log.info("request without exactly one Host field")
+            description = "the request needs exactly one Host header field"
+            await _refuse(scope, request_id, send_with_headers, 400, "invalid_request", description)
+            request_id_var.reset(token)
+            return
         if declared is not None and not declared_length_within(declared, self.max_body):
             await _too_large(scope, request_id, send_with_headers)
             request_id_var.reset(token)
@@ -142,6 +162,10 @@ class RequestContextMiddleware:
             if started:
                 raise
             await _too_large(scope, request_id, send_with_headers)
+        except ClientDisconnect:
+            # the client went away mid-request: its doing, not ours (ERROR means our fault),
+            # and there is no one left to answer
+            log.info("client disconnected", extra={"fields": {"path": scope.get("path", "")}})
         except Exception as exc:
             log.error(
                 "unhandled error",

@@ -6,6 +6,7 @@ OAuth-style code and never a 5xx for bad input. Needs ``app.state.consent`` (a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from redis.exceptions import RedisError
 
 from consent.lifecycle import ReasonRequired
@@ -115,6 +117,21 @@ ServiceDep = Annotated[OperatorService, Depends(get_service)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def _iso_8601_only(value: Any) -> Any:
+    """Refuse what pydantic would read as Unix seconds (``2030``, ``1.5e9``): the filters
+    take ISO 8601 dates or timestamps (``2030-01-01``, ``2030-01-01T08:00:00+08:00``)."""
+    if isinstance(value, str) and not _ISO_8601.match(value):
+        raise ValueError("an ISO 8601 date or timestamp (YYYY-MM-DD[THH:MM[:SS][zone]])")
+    return value
+
+
+_ISO_8601 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+IsoDate = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+"""A filter date: ISO 8601 only."""
+
+
 class _Filters:
     """Search filters shared by search and export (all optional)."""
 
@@ -124,10 +141,10 @@ class _Filters:
         client_id: Annotated[str | None, Query(max_length=200)] = None,
         status: Annotated[Status | None, Query()] = None,
         given_from: Annotated[
-            datetime | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
+            IsoDate | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
         ] = None,
         given_to: Annotated[
-            datetime | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
+            IsoDate | None, Query(description="ISO 8601, inclusive; UTC if no zone.")
         ] = None,
         purpose: Annotated[str | None, Query(max_length=64, description="A purpose id.")] = None,
         order: Annotated[Literal["newest", "oldest"], Query(description="By date given.")] = (
@@ -285,8 +302,8 @@ async def audit_events(
     service: ServiceDep,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601; UTC if no zone.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601; UTC if no zone.")] = None,
+    since: Annotated[IsoDate | None, Query(description="ISO 8601; UTC if no zone.")] = None,
+    until: Annotated[IsoDate | None, Query(description="ISO 8601; UTC if no zone.")] = None,
     before: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:

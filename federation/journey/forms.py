@@ -3,8 +3,8 @@ bytes, then check the journey's CSRF token (DESIGN §8; ``federation.pages.csrf`
 
 Every refusal is a trilingual page that keeps the journey (``retry_url`` leads back):
 413 ``request_too_large`` for a body over the bound, 400 ``invalid_request`` for a body no page
-of ours sends (bad UTF-8, too many fields), 403 ``csrf_failed`` for a missing, expired or
-foreign token.
+of ours sends (bad UTF-8, too many fields, a field other than ``release`` repeated),
+403 ``csrf_failed`` for a missing, expired or foreign token.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.errors import OAuthError
 from federation.oidc.http import BodyTooLarge, bounded_form
-from federation.pages import FORM_CSRF, ErrorKind
+from federation.pages import FORM_CSRF, FORM_RELEASE, ErrorKind
 
 MAX_FORM_BODY = 64 * 1024
 """Bound of a form body: the consent form with every field is a few KiB."""
@@ -30,7 +30,7 @@ async def checked_form(
     """The form if it is within bounds and carries this journey's CSRF token; else the
     page to answer with."""
     try:
-        form = await bounded_form(request, MAX_FORM_BODY)
+        form = await bounded_form(request, MAX_FORM_BODY, frozenset({FORM_RELEASE}))
     except BodyTooLarge:
         return _refused(journey, request, record, ErrorKind.REQUEST_TOO_LARGE, retry_url, 413)
     except OAuthError:

@@ -61,15 +61,23 @@ async def bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def bounded_form(request: Request, limit: int) -> ImmutableMultiDict[str, str]:
+async def bounded_form(
+    request: Request, limit: int, repeatable: frozenset[str] = frozenset()
+) -> ImmutableMultiDict[str, str]:
     """A browser form (``application/x-www-form-urlencoded``, what HTML forms send by
     default) read with :func:`bounded_body`; any other content type gives an empty form.
-    Raises :class:`BodyTooLarge`, or ``invalid_request`` for bad UTF-8 or too many fields."""
+    Raises :class:`BodyTooLarge`, or ``invalid_request`` for bad UTF-8, too many fields or a
+    field given twice that is not in ``repeatable`` (a form's checkboxes): no page of ours
+    sends ``decision=decline&decision=agree``, and reading either value would be a guess."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await bounded_body(request, limit)
     if content_type != "application/x-www-form-urlencoded":
         return ImmutableMultiDict()
-    return ImmutableMultiDict(parse_pairs(raw))
+    pairs = parse_pairs(raw)
+    names = [name for name, _ in pairs if name not in repeatable]
+    if len(names) != len(set(names)):
+        raise invalid_request("a form field is repeated")
+    return ImmutableMultiDict(pairs)
 
 
 async def body_bytes(request: Request) -> bytes:

@@ -298,3 +298,58 @@ def test_the_delay_grows_with_failures_and_is_capped(services: ConsentServices) 
     assert delays[10:14] == [0.5, 1.0, 2.0, 4.0]
     assert max(delays) == sessions.delay_max == 8.0
     assert sessions.delay_for(10**6) == 8.0
+
+
+@pytest.mark.parametrize("value", ["2030", "1700000000", "1.7e9", "-5", "2030-01"])
+async def test_date_filters_take_iso_8601_only(
+    value: str, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """A bare number is not read as Unix seconds (issue 20: ``given_to=2030`` gave 200)."""
+    headers = await login_as(Role.ADMIN)
+    for name in ("given_from", "given_to"):
+        response = await client.get("/operator/api/consents", params={name: value}, headers=headers)
+        _assert_error(response, 400, "invalid_request")
+        assert name in response.json()["error_description"]
+    for good in ("2030-01-01", "2030-01-01T08:00:00+08:00", "2030-01-01T00:00:00Z"):
+        response = await client.get(
+            "/operator/api/consents", params={"given_to": good}, headers=headers
+        )
+        assert response.status_code == 200, (good, response.text)
+
+
+async def _chunks(total: int, size: int = 64 * 1024):  # type: ignore[no-untyped-def]
+    sent = 0
+    while sent < total:
+        yield b" " * size
+        sent += size
+
+
+@pytest.mark.parametrize(
+    "path", ["/operator/api/login", "/operator/api/consents/cns_aaaaaaaaaaaaaaaaaaaaaaaa/revoke"]
+)
+async def test_a_chunked_body_over_the_cap_is_413(
+    path: str, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    """No Content-Length, more than 1 MiB: 413 like a declared one (it was 400 at login)."""
+    headers = {**await login_as(Role.ADMIN), "Content-Type": "application/json"}
+    response = await client.post(path, content=_chunks(2 * 1024 * 1024), headers=headers)
+    _assert_error(response, 413, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"username": "a", "password": "b", "totp": "123456", "username": "admin-op"}',
+        b'{"username": "\\ud800", "password": "b", "totp": "123456"}',
+        b'{"username": ' * 3000 + b"1" + b"}" * 3000,
+        b'{"username": "a", "password": "b", "totp": NaN}',
+    ],
+)
+async def test_login_bodies_are_read_as_untrusted_json(
+    body: bytes, client: httpx.AsyncClient
+) -> None:
+    """Duplicate names, lone surrogates, deep nesting, NaN: 400, never read by pydantic."""
+    response = await client.post(
+        "/operator/api/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    _assert_error(response, 400, "invalid_request")
