@@ -28,7 +28,7 @@ from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings, get_settings
 from federation.storage.client import connect
-from federation.web import RequestContextMiddleware
+from federation.web import AdmissionControl, RequestContextMiddleware
 
 log = logging.getLogger("idbridge.app")
 
@@ -56,7 +56,12 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.redis_url:
             raise RuntimeError("IDBRIDGE_REDIS_URL is not set (or use --embedded-redis)")
-        app.state.redis = connect(settings.redis_url)
+        app.state.redis = connect(
+            settings.redis_url,
+            max_connections=settings.pool_size(),
+            wait=settings.redis_pool_timeout,
+            command_timeout=settings.redis_command_timeout,
+        )
         try:
             for hook in app.state.start_hooks:
                 await hook(app)
@@ -76,6 +81,8 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.start_hooks = []
     app.state.stop_hooks = []
+    # the last added runs first: request ids and security headers wrap admission's 503
+    app.add_middleware(AdmissionControl, limit=settings.max_requests_in_flight)
     app.add_middleware(RequestContextMiddleware, hsts=settings.issuer.startswith("https://"))
     _install_error_handlers(app)
     _install_health(app)

@@ -13,6 +13,9 @@ Two classes of limit, both configured by :class:`federation.settings.Settings`:
   or with ``trust_proxy_headers`` the last ``X-Forwarded-For`` hop (the one our proxy
   appended).
 
+When Redis cannot count, :data:`FAIL_CLOSED` buckets answer 503 and the others let the
+request through (:meth:`RateLimiter.hit`).
+
 A refused request gets 429 with ``Retry-After`` (the seconds left in the window):
 JSON ``{"error": ...}`` for APIs, the trilingual ``rate_limited`` page for people.
 Layer 1: imports the settings, the storage keys and the pages only.
@@ -52,6 +55,13 @@ return count
 """Count one request; the window's key gets its TTL when it is created."""
 
 
+FAIL_CLOSED = frozenset({"client-api", "register"})
+"""Buckets that refuse (503) rather than let through when Redis cannot count: the token,
+PAR, revocation and introspection endpoints (client secrets and assertions are tried
+there) and dynamic registration. The operator login's own limit lives in Redis with the
+accounts, so it fails closed too. See docs/operations.md, Limits and overload."""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One counted request: allowed or not, and when the window ends."""
@@ -77,9 +87,14 @@ class RateLimiter:
         self._hit = redis.register_script(_HIT)
 
     async def hit(self, bucket: str, key: str, limit: int) -> Decision:
-        """Count one request of ``key`` in ``bucket``; refused beyond ``limit``. Redis not
-        answering lets the request through (fail open): the route then meets the same
-        outage and answers it as the route should (503 page or JSON), never a 500."""
+        """Count one request of ``key`` in ``bucket``; refused beyond ``limit``.
+
+        Redis not answering (down, paused, or no pool connection free within the pool's
+        wait): the buckets of :data:`FAIL_CLOSED` re-raise the ``RedisError``, answered 503
+        ``temporarily_unavailable`` with ``Retry-After`` — an outage must not switch the
+        limit off where secrets are guessed; every other bucket lets the request through
+        (fail open): the route then meets the same outage and answers it as it should
+        (503 page or JSON), or serves what needs no Redis."""
         now = self.clock()
         window = int(now // self.window)
         name = Keys.rate_limit(bucket, key[:MAX_KEY], window)
@@ -87,6 +102,8 @@ class RateLimiter:
             count = int(await self._hit(keys=[name], args=[self.window]))
         except RedisError:
             log.warning("rate limiter: redis unavailable", extra={"fields": {"bucket": bucket}})
+            if bucket in FAIL_CLOSED:
+                raise
             return Decision(True, 0, 0)
         retry_after = max(1, int((window + 1) * self.window - now + 0.999))
         return Decision(count <= limit, count, retry_after)

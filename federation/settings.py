@@ -109,6 +109,43 @@ class Settings(BaseSettings):
         "tests may need more.",
     )
 
+    max_requests_in_flight: int = Field(
+        1024,
+        ge=1,
+        description="Admission control: requests one worker handles at once; beyond it a "
+        "clean 503 with Retry-After (docs/operations.md, Limits and overload).",
+    )
+    redis_pool_size: int | None = Field(
+        None,
+        ge=1,
+        description="Redis connections per worker (a blocking pool); default: an eighth "
+        "of max_requests_in_flight, between 16 and 256.",
+    )
+    redis_pool_timeout: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Seconds a request waits for a free Redis connection before it is a 503.",
+    )
+    redis_command_timeout: float = Field(
+        1.5,
+        gt=0,
+        le=60,
+        description="Seconds one Redis command may take (longer than the audit chain's WAIT) "
+        "before the request is a 503: a paused Redis does not hang every request.",
+    )
+    slow_client_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client may take to send a request's head, and again its body "
+        "(idbridge serve); a slower one is disconnected.",
+    )
+
+    def pool_size(self) -> int:
+        """The Redis pool of one worker, sized from its concurrency."""
+        return self.redis_pool_size or max(16, min(256, self.max_requests_in_flight // 8))
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

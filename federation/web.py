@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -78,6 +79,54 @@ class UntrustedJSONRequest(Request):
         if not hasattr(self, "_json"):
             self._json = untrusted.loads(await self.body(), max_bytes=MAX_REQUEST_BODY)
         return self._json
+
+
+class AdmissionControl:
+    """Per-worker admission control: at most ``limit`` requests in flight; one more is
+    answered at once with 503 ``temporarily_unavailable`` and ``Retry-After: 1`` (RFC 9110
+    §15.6.4, §10.2.3) — JSON, or the trilingual page for people — without touching Redis.
+    Below the limit nobody is refused; the cap keeps a flood from queueing work (and
+    latency) without bound. ``/healthz`` is exempt so that a saturated worker is not
+    mistaken for a dead one. Pure ASGI, on the hot path."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ("/healthz",)):
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self.in_flight = 0
+        self.refused = 0
+        self._last_log = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            self.refused += 1
+            now = time.monotonic()
+            if now - self._last_log >= 1.0:  # a flood must not flood the logs
+                self._last_log = now
+                log.warning(
+                    "worker saturated: request refused",
+                    extra={"fields": {"in_flight": self.in_flight, "refused": self.refused}},
+                )
+            description = "the server is busy; retry shortly"
+            await _refuse(
+                scope,
+                request_id_var.get(),
+                send,
+                503,
+                "temporarily_unavailable",
+                description,
+                "server_error",
+                retry_after=1,
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 def new_request_id() -> str:
@@ -226,6 +275,8 @@ async def _refuse(
     error: str,
     description: str,
     page: str | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> None:
     """Answer ``status``: people (``Accept: text/html``) get the error page of ``error``
     (for a 500 without pages, the plain trilingual text); API clients get JSON."""
@@ -243,6 +294,8 @@ async def _refuse(
     ]
     if status == 413:
         headers.append((b"connection", b"close"))  # the rest of the body is not read
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -163,7 +163,8 @@ def oidc_router(
                     "temporarily_unavailable", "try again later", 503, kind=UNAVAILABLE
                 )
                 return error_page(request, unavailable)
-            return error_json(OAuthError("temporarily_unavailable", "try again later", 503))
+            retry = {"Retry-After": "5"}
+            return error_json(OAuthError("temporarily_unavailable", "try again later", 503, retry))
 
     @router.get("/.well-known/openid-configuration", include_in_schema=False)
     @router.get("/.well-known/oauth-authorization-server", include_in_schema=False)

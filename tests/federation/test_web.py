@@ -162,3 +162,38 @@ def test_a_malformed_content_length_is_refused(redis_server: RedisServer) -> Non
     with TestClient(_app(redis_server, pages=False), raise_server_exceptions=False) as client:
         response = client.post("/echo-length", content=b"x", headers={"Content-Length": "1, 1"})
     assert response.status_code == 413  # not a decimal length: refused unread
+
+
+async def test_admission_control_refuses_only_beyond_the_cap() -> None:
+    """Two requests in flight with a cap of 2: a third gets 503 + Retry-After at once, and
+    once one finishes the next is served (federation.web.AdmissionControl)."""
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from federation.web import AdmissionControl, RequestContextMiddleware
+
+    release = asyncio.Event()
+
+    async def slow(request: object) -> PlainTextResponse:
+        await release.wait()
+        return PlainTextResponse("ok")
+
+    inner = Starlette(routes=[Route("/slow", slow), Route("/healthz", slow)])
+    app = RequestContextMiddleware(AdmissionControl(inner, limit=2))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        first = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        refused = await client.get("/slow")
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"] == "temporarily_unavailable"
+        assert refused.headers["x-request-id"]
+        health = asyncio.create_task(client.get("/healthz"))  # exempt: not refused
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*first, health)] == [200, 200, 200]
+        assert (await client.get("/slow")).status_code == 200
