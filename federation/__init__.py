@@ -17,7 +17,8 @@ Layering, bottom to top (a module may import only its own layer and those below)
    (Redis counters, the caller's address)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)
 3. ``federation.journey``, ``federation.oidc``, ``federation.selfservice``
-4. ``federation.app``, ``federation.cli``, ``federation.demo``
+4. ``federation.app``, ``federation.cli``, ``federation.serving`` (uvicorn settings),
+   ``federation.demo``
 
 This ``__init__`` deliberately imports nothing, so that importing the bottom layer never
 drags in the top.

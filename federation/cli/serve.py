@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from federation.serving import slow_client_protocol
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
@@ -31,6 +32,7 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             os.environ["IDBRIDGE_REDIS_URL"] = server.url
             click.echo(f"embedded redis: {server.url} (data in {server.data_dir})", err=True)
         os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
+        settings = Settings()
         uvicorn.run(
             "federation.app:create_app",
             factory=True,
@@ -39,7 +41,9 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             workers=workers,
             access_log=False,
             log_config=None,
-            proxy_headers=Settings().trust_proxy_headers,
+            proxy_headers=settings.trust_proxy_headers,
+            http=slow_client_protocol(settings.slow_client_timeout),
+            backlog=max(2048, settings.max_requests_in_flight * 2),
         )
     finally:
         if server is not None:
