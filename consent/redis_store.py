@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -36,11 +37,20 @@ class PiiKeyMissing(RuntimeError):
     """Person-supplied values must be sealed but no PII key is configured."""
 
 
+CURSOR = re.compile(r"^(\d{1,15})\.(cns_[A-Za-z0-9_-]{16,64})$")
+"""A paging cursor: ``<score>.<consent id>``, the keyset position after which the next
+page starts. Any text of this form is a valid position (so an API document can declare
+it as a pattern); the older base64 form is still read."""
+
+
 def _encode_cursor(score: float, member: str) -> str:
-    return base64.urlsafe_b64encode(f"{int(score)}:{member}".encode()).decode().rstrip("=")
+    return f"{int(score)}.{member}"
 
 
 def _decode_cursor(cursor: str) -> tuple[int, str]:
+    plain = CURSOR.match(cursor)
+    if plain:
+        return int(plain.group(1)), plain.group(2)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         score, member = raw.split(":", 1)

@@ -37,6 +37,7 @@ from consent.operator.service import OperatorError, OperatorService
 from consent.operator.service_admin import dashboard_json
 from consent.operator.sessions import Session
 from consent.records import ConsentRecord, Status
+from consent.redis_store import CURSOR
 from consent.store import ConsentConflict, ConsentNotFound, InvalidCursor
 from federation.logs import request_id_var
 from federation.ratelimit import client_address
@@ -199,7 +200,10 @@ async def search(
     session: SessionDep,
     service: ServiceDep,
     filters: FiltersDep,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR.pattern, description="`next_cursor` of the previous page."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConsentPage:
     """Consents matching the filters, newest first, keyset-paged."""

@@ -46,7 +46,12 @@ class RevokeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        pattern=r"\S",
+        description="Free text; not blank (at least one non-space character).",
+    )
 
 
 class OffboardingBody(BaseModel):
