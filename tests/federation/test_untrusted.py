@@ -35,11 +35,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("federation/journey/record.py", "Sealer.open"): "our own sealed journey record",
     ("federation/journey/record.py", "JourneyStore._decode"): "our own record in Redis",
     ("federation/oidc/clients.py", "ClientRegistry.get"): "a client we stored",
+    ("federation/oidc/client_names.py", "_index_existing"): "clients we stored",
     ("federation/oidc/models.py", "_client"): "canonical JSON we wrote",
     ("federation/oidc/par.py", "take"): "a PAR record we stored",
     ("federation/oidc/sealing.py", "unseal"): "SM4-GCM sealed by us (authenticated)",
     ("connectors/iamsmart/cek.py", "CekCache._load_shared"): "our CEK cache in Redis",
     ("connectors/iamsmart/connector.py", "_session"): "connector data we stored",
+    ("connectors/iamsmart/results.py", "BindingStore.by_business_id"): "a binding we stored",
     ("connectors/iamsmart/simulator/api.py", "_json_object"): (
         "the simulator of the external system, not the bridge"
     ),
