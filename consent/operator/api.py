@@ -253,7 +253,10 @@ async def revoke(
     summary="Export consents as CSV or JSON",
     responses={
         **_ERRORS,
-        200: {"content": {"text/csv": {}, "application/json": {}}, "description": "The export"},
+        200: {
+            "content": {"text/csv": {}, "application/json": {}, "application/jsonl": {}},
+            "description": "The export",
+        },
     },
 )
 async def export(
@@ -292,7 +295,7 @@ async def audit_status(session: SessionDep, service: ServiceDep) -> AuditStatus:
 async def dashboard(
     session: SessionDep,
     service: ServiceDep,
-    days: Annotated[int, Query(description="30 or 90.")] = 30,
+    days: Annotated[int, Query(description="30 or 90.", json_schema_extra={"enum": [30, 90]})] = 30,
     client_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Consents given / withdrawn / expired and logins by outcome per Hong Kong day, from
@@ -334,7 +337,11 @@ async def request_offboarding(
 @router.post(
     "/offboarding/{request_id}/{decision}",
     summary="Approve or reject an offboarding request",
-    responses=_ERRORS,
+    responses={
+        **_ERRORS,
+        404: {"model": ErrorResponse, "description": "not_found"},
+        409: {"model": ErrorResponse, "description": "already decided"},
+    },
 )
 async def decide_offboarding(
     session: SessionDep,

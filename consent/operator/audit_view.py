@@ -51,10 +51,11 @@ async def read_entries(
     redis: aioredis.Redis, filters: AuditFilter, before: str | None, limit: int
 ) -> AuditPage:
     """One page of entries matching ``filters``, older than the stream id ``before``."""
-    top = "+" if filters.until is None else f"{filters.until * 1000 + 999}"
+    # stream ids are non-negative: a date before 1970 is clamped (Redis refuses "-5000")
+    top = "+" if filters.until is None else f"{max(0, filters.until * 1000 + 999)}"
     if before and STREAM_ID.match(before):
         top = "(" + before
-    bottom = "-" if filters.since is None else f"{filters.since * 1000}"
+    bottom = "-" if filters.since is None else f"{max(0, filters.since * 1000)}"
     found: list[dict[str, Any]] = []
     examined = 0
     while examined < SCAN_BUDGET:
