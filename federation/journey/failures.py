@@ -21,8 +21,11 @@ from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
+    INVALID_REQUEST_OBJECT,
+    MISSING_REDIRECT_URI,
     REQUEST_TOO_LARGE,
     UNAVAILABLE,
+    UNVERIFIABLE_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.oidc.logout import CSRF_FAILED
@@ -145,6 +148,9 @@ def expired(journey: Journey, request: Request) -> Response:
 NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
     INVALID_CLIENT: ErrorKind.INVALID_CLIENT,
     INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
+    MISSING_REDIRECT_URI: ErrorKind.MISSING_REDIRECT_URI,
+    UNVERIFIABLE_REDIRECT_URI: ErrorKind.UNVERIFIABLE_REDIRECT_URI,
+    INVALID_REQUEST_OBJECT: ErrorKind.INVALID_REQUEST_OBJECT,
     CSRF_FAILED: ErrorKind.CSRF_FAILED,
     UNAVAILABLE: ErrorKind.SERVER_ERROR,
     REQUEST_TOO_LARGE: ErrorKind.REQUEST_TOO_LARGE,

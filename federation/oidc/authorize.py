@@ -30,6 +30,7 @@ from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
+    MISSING_REDIRECT_URI,
     NonRedirectableError,
     RedirectableError,
 )
@@ -111,7 +112,11 @@ async def validate_authorization_request(
             )
         pairs, from_par = stored, True
     redirect_uri, unique = first_of(pairs, "redirect_uri")
-    if not redirect_uri or not unique or redirect_uri not in client.redirect_uris:
+    if not redirect_uri or not unique:
+        raise NonRedirectableError(
+            "invalid_request", "redirect_uri is missing or repeated", kind=MISSING_REDIRECT_URI
+        )
+    if redirect_uri not in client.redirect_uris:
         raise NonRedirectableError(
             "invalid_request", "redirect_uri is not registered", kind=INVALID_REDIRECT_URI
         )

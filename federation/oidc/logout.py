@@ -43,6 +43,7 @@ from federation.oidc.errors import (
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
     REQUEST_TOO_LARGE,
+    UNVERIFIABLE_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.oidc.provider import OidcProvider
@@ -139,6 +140,12 @@ async def validate_logout_request(
     target = params.get("post_logout_redirect_uri")
     if target and client_id and client is None:
         raise refused("unknown client_id", INVALID_CLIENT)
+    if target and client is None:
+        # neither id_token_hint nor client_id: nothing says whose address this is
+        raise refused(
+            "post_logout_redirect_uri needs id_token_hint or client_id",
+            UNVERIFIABLE_REDIRECT_URI,
+        )
     if target and (client is None or target not in client.post_logout_redirect_uris):
         # §3: no redirection unless it exactly matches one the identified client registered
         raise refused("post_logout_redirect_uri is not registered", INVALID_REDIRECT_URI)

@@ -64,7 +64,8 @@ from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
 from federation.oidc.signing import split_jwks
 from federation.oidc.token import token_response
-from federation.oidc.userinfo import bearer_token, userinfo
+from federation.oidc.userinfo import bearer_token
+from federation.oidc.userinfo_jwt import userinfo_response
 from federation.pages import Pages
 from federation.pages.logout_views import (
     FORM_LOGOUT_CONFIRM,
@@ -253,7 +254,7 @@ def oidc_router(
             token_value = bearer_token(
                 request.headers.get("authorization"), form, request.query_params
             )
-            return json_no_store(await userinfo(provider, _redis(request), token_value))
+            return await userinfo_response(provider, _redis(request), token_value)
 
         return await guarded(request, handle)
 

@@ -84,6 +84,18 @@ class Keys:
 
     # --- registry ----------------------------------------------------------------------
     @staticmethod
+    def client_jwks(client_id: str) -> str:
+        """String (JSON): a client's key set fetched from its ``jwks_uri``. TTL = its
+        ``Cache-Control`` max-age within the configured bounds (a cache, not durable)."""
+        return f"{PREFIX}client-jwks:{client_id}"
+
+    @staticmethod
+    def client_jwks_refetch(client_id: str) -> str:
+        """String: set while a re-fetch of a client's ``jwks_uri`` on an unknown ``kid`` is
+        rate-limited. TTL = the minimum interval between re-fetches."""
+        return f"{PREFIX}client-jwks-refetch:{client_id}"
+
+    @staticmethod
     def client(client_id: str) -> str:
         """String (JSON): a dynamically registered client (static ones come from YAML)."""
         return f"{PREFIX}client:{client_id}"

@@ -48,7 +48,7 @@ async def test_oidcc_discovery_issuer_matches(http: httpx.AsyncClient) -> None:
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert doc["claims_parameter_supported"] is True
     assert doc["backchannel_logout_supported"] is True
-    assert set(doc["subject_types_supported"]) == {"pairwise", "public"}
+    assert doc["subject_types_supported"] == ["pairwise"]  # public: operator setting
     assert doc["ui_locales_supported"] == ["zh-HK", "zh-CN", "en"]
     assert "openid" in doc["scopes_supported"]
 

@@ -23,7 +23,7 @@ async def _doc(http: httpx.AsyncClient) -> dict:
 async def test_no_unsupported_promises(http: httpx.AsyncClient) -> None:
     doc = await _doc(http)
     assert "require_request_uri_registration" not in doc  # request_uri only through PAR
-    assert "userinfo_signing_alg_values_supported" not in doc  # userinfo is plain JSON
+    assert doc["userinfo_signing_alg_values_supported"] == ["SM2SM3", "ES256", "RS256"]
     assert doc["request_uri_parameter_supported"] is False
 
 
@@ -38,7 +38,8 @@ async def test_client_authentication_at_every_endpoint(http: httpx.AsyncClient) 
     for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
         methods = doc[f"{endpoint}_auth_methods_supported"]
         assert methods == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-        assert doc[f"{endpoint}_auth_signing_alg_values_supported"] == ["SM2SM3", "ES256"]
+        algs = doc[f"{endpoint}_auth_signing_alg_values_supported"]
+        assert algs == ["SM2SM3", "ES256", "RS256", "PS256"]  # never none, never HMAC
 
 
 async def test_claims_supported_covers_the_shipped_oidc_profiles(http: httpx.AsyncClient) -> None:
