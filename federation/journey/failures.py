@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from connectors.base import UpstreamError
+from federation.journey.acr import UNMET_ERROR
 from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.authorize import error_redirect
@@ -136,6 +137,17 @@ async def count_login(journey: Journey, record: JourneyRecord, outcome: str) -> 
         await journey.consent.counters.login(record.authz.client_id, outcome)
     except Exception as exc:  # best effort: a counter must not break a login
         log.warning("login counter", extra={"fields": {"error": type(exc).__name__}})
+
+
+async def assurance_unmet(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """An essential ``acr`` the person's iAM Smart level does not meet (OIDC Core
+    §5.5.1.1): ``unmet_authentication_requirements`` to the RP, and a page saying that the
+    service needs iAM Smart+ — or, with ``prompt=none``, straight back to the RP."""
+    description = "the essential acr cannot be met"
+    if "none" in record.authz.prompt:
+        await journey.store.end(record)
+        return RedirectResponse(error_redirect(record.authz, UNMET_ERROR, description), 303)
+    return await fail(journey, request, record, ErrorKind.ASSURANCE_UNMET, UNMET_ERROR, description)
 
 
 def expired(journey: Journey, request: Request) -> Response:

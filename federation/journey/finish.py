@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.responses import RedirectResponse, Response
 
+from federation.journey.acr_oidc import answered_acr
 from federation.journey.context import Journey
 from federation.journey.failures import count_login
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
@@ -32,7 +33,7 @@ def build_grant(
         bridge_subject=person,
         id_token_claims=_without_sub(release.id_token_claims),
         userinfo_claims=_without_sub(release.userinfo_claims),
-        acr=identity.assurance.value,
+        acr=answered_acr(record) or identity.assurance.value,
         amr=AMR,
         sid=record.sid or None,
         consent_id=consent_id,
@@ -50,7 +51,7 @@ def first_party_grant(record: JourneyRecord, person: str) -> Grant:
         scopes=("openid",),
         auth_time=identity.authenticated_at,
         bridge_subject=person,
-        acr=identity.assurance.value,
+        acr=answered_acr(record) or identity.assurance.value,
         amr=AMR,
         sid=record.sid or None,
     )

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from connectors.base import AttributeConnector, CallbackConnector, UpstreamError
 from federation.journey import failures
+from federation.journey.acr_oidc import answered_acr
 from federation.journey.consent_step import release_request, to_consent
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
@@ -107,6 +108,8 @@ async def after_login(
     profile = journey.profiles.for_client(record.authz.client)
     wanted = sorted(a.value for a in profile.required_attributes(release_request(record)))
     journey.store.defer(record, wanted=wanted, **fields)
+    if answered_acr(record) is None:  # an essential acr the person cannot meet
+        return await failures.assurance_unmet(journey, request, record)
     return await next_request(journey, request, record)
 
 

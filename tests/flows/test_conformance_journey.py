@@ -1,0 +1,180 @@
+"""Issue 19 defects through the real journey (iAM Smart simulator, consent page, tokens):
+essential and voluntary ``acr`` (OP-claims-acr=1, OIDC Core §5.5.1.1), honest
+``email_verified``/``phone_number_verified``, the public-subject note on the consent page,
+and the pages for a missing or unverifiable return address."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from federation.crypto.jose import decode_jwt
+from tests.federation.journey.harness import (
+    RP_BYE,
+    RP_REDIRECT,
+    Person,
+    authorize_url,
+    consent,
+    exchange,
+    finish,
+)
+from tests.flows.conformance_bridge import OpenBridge, open_bridge
+from tests.flows.test_journey_failures import back_link
+
+__all__ = ["open_bridge"]
+
+PLUS, PLAIN = "chan-tai-man", "wong-siu-ming"  # userType sign / default
+HTML = {"Accept": "text/html", "Accept-Language": "en"}
+
+
+def client_for(registered: dict[str, Any], scope: str = "openid profile email phone") -> Any:
+    return AsyncOAuth2Client(
+        registered["client_id"],
+        client_secret=registered["client_secret"],
+        redirect_uri=RP_REDIRECT,
+        scope=scope,
+        code_challenge_method="S256",
+    )
+
+
+async def log_in(
+    ob: OpenBridge, client: Any, persona: str, **extra: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A whole login; (token response, verified ID token claims with the RS256 default)."""
+    url, state, _, verifier = await authorize_url(ob.bridge, client, **extra)
+    person = Person(ob.bridge, persona)
+    try:
+        page = await person.sign_in(url)
+        if "/journey/consent" in str(page.url):
+            page = await consent(person, page)
+            answer = await finish(person, page)
+        else:
+            answer = await finish(person, page)
+    finally:
+        await person.aclose()
+    assert answer["state"] == state, answer
+    token = await exchange(ob.bridge, client, answer, verifier)
+    _, claims = decode_jwt(token["id_token"], ob.bridge.jwks, algorithms=["RS256"])
+    return token, claims
+
+
+def essential_acr(*values: str) -> str:
+    spec: dict[str, Any] = {"essential": True}
+    if len(values) == 1:
+        spec["value"] = values[0]
+    else:
+        spec["values"] = list(values)
+    return json.dumps({"id_token": {"acr": spec}})
+
+
+@pytest.mark.parametrize(
+    ("persona", "extra", "expected"),
+    [
+        (PLUS, {"claims": essential_acr("iamsmart")}, "iamsmart"),  # OP-claims-acr=1
+        (PLUS, {"claims": essential_acr("iamsmart_plus", "iamsmart")}, "iamsmart_plus"),
+        (PLAIN, {"claims": essential_acr("iamsmart_plus", "iamsmart")}, "iamsmart"),
+        (PLUS, {"acr_values": "iamsmart"}, "iamsmart"),  # voluntary, same rule
+        (PLAIN, {"acr_values": "iamsmart_plus"}, "iamsmart"),  # voluntary: the truth
+        (PLUS, {}, "iamsmart_plus"),  # nothing asked: the person's own level
+    ],
+)
+async def test_the_answered_acr_is_one_of_those_requested(
+    open_bridge: OpenBridge, persona: str, extra: dict[str, str], expected: str
+) -> None:
+    client = client_for(open_bridge.register())
+    _, claims = await log_in(open_bridge, client, persona, **extra)
+    assert claims["acr"] == expected
+
+
+async def test_essential_iamsmart_plus_with_a_plain_person_fails(
+    open_bridge: OpenBridge,
+) -> None:
+    client = client_for(open_bridge.register())
+    url, state, _, _ = await authorize_url(
+        open_bridge.bridge, client, claims=essential_acr("iamsmart_plus")
+    )
+    person = Person(open_bridge.bridge, PLAIN)
+    person.http.headers["Accept-Language"] = "en"
+    try:
+        page = await person.sign_in(url)
+    finally:
+        await person.aclose()
+    assert page.status_code == 403, page.text[:300]
+    assert "This service needs iAM Smart+" in page.text
+    answer = back_link(page.text)
+    assert answer["error"] == "unmet_authentication_requirements"
+    assert answer["state"] == state
+
+
+async def test_email_and_phone_come_with_honest_verified_flags(
+    open_bridge: OpenBridge,
+) -> None:
+    client = client_for(open_bridge.register())
+    token, _ = await log_in(open_bridge, client, PLUS)
+    info = httpx.get(
+        open_bridge.url + "/userinfo",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    ).json()
+    assert info["email"] == "taiman.chan@example.hk" and info["email_verified"] is False
+    assert info["phone_number"].startswith("+852") and info["phone_number_verified"] is False
+
+
+async def test_consent_page_says_a_public_identifier_is_shared(
+    open_bridge: OpenBridge,
+) -> None:
+    public = client_for(open_bridge.register(subject_type="public"))
+    pairwise = client_for(open_bridge.register())
+    notes = []
+    for client in (public, pairwise):
+        url, *_ = await authorize_url(open_bridge.bridge, client)
+        person = Person(open_bridge.bridge, PLAIN)
+        person.http.headers["Accept-Language"] = "en"
+        try:
+            page = await person.sign_in(url)
+        finally:
+            await person.aclose()
+        assert "/journey/consent" in str(page.url)
+        notes.append('id="shared-identifier"' in page.text)
+    assert notes == [True, False]
+
+
+async def test_missing_redirect_uri_is_said_so(open_bridge: OpenBridge) -> None:
+    registered = open_bridge.register()
+    params = {
+        "client_id": registered["client_id"],
+        "response_type": "code",
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    page = httpx.get(open_bridge.url + "/authorize", params=params, headers=HTML)
+    assert page.status_code == 400
+    assert "did not say where to send you back" in page.text
+    assert "has not registered" not in page.text
+    unregistered = httpx.get(
+        open_bridge.url + "/authorize",
+        params={**params, "redirect_uri": "https://evil.example/cb"},
+        headers=HTML,
+    )
+    assert "has not registered" in unregistered.text
+
+
+async def test_logout_return_address_without_hint_or_client_is_unverifiable(
+    open_bridge: OpenBridge,
+) -> None:
+    page = httpx.get(
+        open_bridge.url + "/logout", params={"post_logout_redirect_uri": RP_BYE}, headers=HTML
+    )
+    assert page.status_code == 400
+    assert "We could not check where to send you" in page.text
+    assert "has not registered" not in page.text
+    zh = httpx.get(
+        open_bridge.url + "/logout",
+        params={"post_logout_redirect_uri": RP_BYE},
+        headers={**HTML, "Accept-Language": "zh-HK"},
+    )
+    assert "我們未能核實要把你送往哪裏" in zh.text
