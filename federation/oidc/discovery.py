@@ -17,6 +17,7 @@ from federation.oidc.authorize import UI_LOCALES
 from federation.oidc.client_keys import CLIENT_JWS_ALGS
 from federation.oidc.clients import SCOPES
 from federation.oidc.provider import ENDPOINTS, OidcProvider
+from federation.oidc.request_object import SIGNING_ALGS as REQUEST_OBJECT_ALGS
 from mappings import load_profile, shipped_profiles
 
 PROTOCOL_CLAIMS = (
@@ -80,8 +81,10 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
         code_challenge_methods_supported=["S256"],
         claims_supported=list(PROTOCOL_CLAIMS) + list(profile_claims()),
         claims_parameter_supported=True,
-        request_parameter_supported=False,
-        request_uri_parameter_supported=False,
+        request_parameter_supported=True,
+        request_uri_parameter_supported=True,
+        require_request_uri_registration=True,
+        request_object_signing_alg_values_supported=list(REQUEST_OBJECT_ALGS),
         require_pushed_authorization_requests=(
             provider.config.require_pushed_authorization_requests
         ),

@@ -22,9 +22,18 @@ async def _doc(http: httpx.AsyncClient) -> dict:
 
 async def test_no_unsupported_promises(http: httpx.AsyncClient) -> None:
     doc = await _doc(http)
-    assert "require_request_uri_registration" not in doc  # request_uri only through PAR
+    assert doc["require_request_uri_registration"] is True  # registered request_uris only
     assert doc["userinfo_signing_alg_values_supported"] == ["SM2SM3", "ES256", "RS256"]
-    assert doc["request_uri_parameter_supported"] is False
+    assert doc["request_uri_parameter_supported"] is True
+    assert doc["request_parameter_supported"] is True
+    assert doc["request_object_signing_alg_values_supported"] == [
+        "SM2SM3",
+        "ES256",
+        "RS256",
+        "PS256",
+        "none",
+    ]
+    assert "request_object_encryption_alg_values_supported" not in doc  # not offered
 
 
 async def test_acr_values_are_the_assurance_levels(http: httpx.AsyncClient) -> None:
