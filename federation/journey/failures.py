@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from connectors.base import UpstreamError
 from federation.journey.acr import UNMET_ERROR
@@ -30,6 +30,7 @@ from federation.oidc.errors import (
     NonRedirectableError,
 )
 from federation.oidc.logout import CSRF_FAILED
+from federation.oidc.response_mode import authorization_response
 from federation.pages import ErrorKind, ServiceLink
 
 log = logging.getLogger("idbridge.journey")
@@ -146,7 +147,8 @@ async def assurance_unmet(journey: Journey, request: Request, record: JourneyRec
     description = "the essential acr cannot be met"
     if "none" in record.authz.prompt:
         await journey.store.end(record)
-        return RedirectResponse(error_redirect(record.authz, UNMET_ERROR, description), 303)
+        url = error_redirect(record.authz, UNMET_ERROR, description)
+        return authorization_response(journey.pages, request, record.authz, url)
     return await fail(journey, request, record, ErrorKind.ASSURANCE_UNMET, UNMET_ERROR, description)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
 from federation.journey.acr_oidc import answered_acr
 from federation.journey.context import Journey
@@ -16,6 +17,7 @@ from federation.journey.failures import count_login
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import AMR
 from federation.oidc.models import Grant
+from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import issue_authorization_code
 from mappings import Release
 
@@ -61,8 +63,11 @@ def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k != "sub"}
 
 
-async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> Response:
-    """Issue the code, end the journey (same round trip) and send the browser back."""
+async def issue_code(
+    journey: Journey, request: Request, record: JourneyRecord, grant: Grant
+) -> Response:
+    """Issue the code, end the journey (same round trip) and send the browser back (a
+    redirect, or the form-post page: :mod:`federation.oidc.response_mode`)."""
     url = await issue_authorization_code(
         journey.redis,
         record.authz,
@@ -72,7 +77,7 @@ async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> R
         discard=journey.store.ending(record),
     )
     await count_login(journey, record, "success")
-    response = RedirectResponse(url, status_code=303)
+    response = authorization_response(journey.pages, request, record.authz, url)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"
     )

@@ -34,6 +34,7 @@ from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import bridge_subject, open_session, set_session_cookie
 from federation.oidc.authorize import error_redirect
 from federation.oidc.http import BodyTooLarge, bounded_body
+from federation.oidc.response_mode import authorization_response
 from federation.pages import ErrorKind, HandoffPage
 
 log = logging.getLogger("idbridge.journey.upstream")
@@ -124,7 +125,7 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     if "none" in record.authz.prompt:  # the person would have to approve in the app
         await journey.store.end(record)
         url = error_redirect(record.authz, "login_required", "the person must approve")
-        return RedirectResponse(url, status_code=303)
+        return authorization_response(journey.pages, request, record.authz, url)
     try:
         ask = await connector.start_attribute_request(
             identity,

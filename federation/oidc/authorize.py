@@ -47,6 +47,9 @@ Fail = Callable[[str, str], RedirectableError]
 """Builds the redirectable error of the request being validated."""
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+RESPONSE_MODES = ("query", "form_post")
+"""OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and Form Post Response Mode;
+``fragment`` is for the implicit and hybrid flows, which are refused."""
 UI_LOCALES = LOCALES
 """Locales the pages are shown in (:mod:`federation.pages.locale`)."""
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -132,8 +135,13 @@ async def validate_authorization_request(
     state, unique = first_of(pairs, "state")
     state = state if unique and state and len(state) <= MAX_VALUE else None
 
+    mode, _ = first_of(pairs, "response_mode")
+    mode = mode if mode in RESPONSE_MODES else "query"
+
     def fail(error: str, description: str) -> RedirectableError:
-        return RedirectableError(error, description, redirect_uri=redirect_uri, state=state)
+        return RedirectableError(
+            error, description, redirect_uri=redirect_uri, state=state, response_mode=mode
+        )
 
     try:
         params = collect(pairs)
@@ -177,8 +185,9 @@ def _build(
         raise fail("invalid_request", "response_type is required")
     if response_type != "code":
         raise fail("unsupported_response_type", "only response_type=code is supported")
-    if params.get("response_mode", "query") != "query":
-        raise fail("invalid_request", "only response_mode=query is supported")
+    response_mode = params.get("response_mode", "query")
+    if response_mode not in RESPONSE_MODES:
+        raise fail("invalid_request", "response_mode must be query or form_post")
     requested = split_spaces(params.get("scope"))
     if "openid" not in requested:
         raise fail("invalid_scope", "scope must include openid")
@@ -210,6 +219,7 @@ def _build(
         login_hint=params.get("login_hint"),
         id_token_hint_subject=hint_sub,
         id_token_hint_sid=hint_sid,
+        response_mode=response_mode,
     )
 
 

@@ -72,6 +72,8 @@ class RedirectableError(OAuthError):
 
     redirect_uri: str = ""
     state: str | None = None
+    response_mode: str = "query"
+    """How the RP asked to get the answer (``query`` or ``form_post``)."""
 
 
 def invalid_request(description: str) -> OAuthError:

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
 from federation.oidc import par
-from federation.oidc.authorize import error_redirect, redirect_for, validate_authorization_request
+from federation.oidc.authorize import error_redirect, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
 from federation.oidc.discovery import metadata
 from federation.oidc.errors import (
@@ -60,6 +60,7 @@ from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
+from federation.oidc.response_mode import error_response
 from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
 from federation.oidc.signing import split_jwks
@@ -152,7 +153,7 @@ def oidc_router(
         except NonRedirectableError as exc:
             return error_page(request, exc)
         except RedirectableError as exc:
-            return RedirectResponse(redirect_for(exc, provider.issuer), 302)
+            return error_response(_pages(request), request, exc, provider.issuer)
         except OAuthError as exc:
             return error_json(exc)
         except ParamError as exc:

@@ -178,3 +178,61 @@ async def test_logout_return_address_without_hint_or_client_is_unverifiable(
         headers={**HTML, "Accept-Language": "zh-HK"},
     )
     assert "我們未能核實要把你送往哪裏" in zh.text
+
+
+# --- response_mode=form_post (OAuth 2.0 Form Post Response Mode) -------------------------
+def posted_fields(html: str) -> tuple[str, dict[str, str]]:
+    """(form action, hidden fields) of the form-post page."""
+    import re
+
+    action = re.search(r'<form method="post" action="([^"]+)" data-autosubmit>', html)
+    assert action is not None, html[:500]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    return action.group(1).replace("&amp;", "&"), fields
+
+
+async def test_form_post_delivers_the_code_in_a_self_posting_page(
+    open_bridge: OpenBridge,
+) -> None:
+    client = client_for(open_bridge.register())
+    url, state, _, verifier = await authorize_url(
+        open_bridge.bridge, client, response_mode="form_post"
+    )
+    person = Person(open_bridge.bridge, PLUS)
+    try:
+        page = await consent(person, await person.sign_in(url))
+        done = await person.http.get(open_bridge.url + "/journey/finish")
+    finally:
+        await person.aclose()
+    assert done.status_code == 200 and done.headers["cache-control"] == "no-store"
+    action, fields = posted_fields(done.text)
+    assert action == RP_REDIRECT and fields["state"] == state
+    assert fields["iss"] == open_bridge.url and "code" in fields
+    assert "code=" not in done.text.split("<form", 1)[0]  # never in a URL
+    csp = done.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    scripts = [tag for tag in done.text.split("<script")[1:]]
+    assert scripts and all(tag.lstrip().startswith("src=") for tag in scripts)  # no inline code
+    assert 'type="submit"' in done.text  # the visible Continue button (no JavaScript)
+    token = await exchange(open_bridge.bridge, client, fields, verifier)
+    assert "id_token" in token
+    assert page.status_code == 200
+
+
+async def test_form_post_also_carries_errors(open_bridge: OpenBridge) -> None:
+    registered = open_bridge.register()
+    params = {
+        "client_id": registered["client_id"],
+        "redirect_uri": RP_REDIRECT,
+        "response_type": "code",
+        "response_mode": "form_post",
+        "scope": "profile",  # no openid: invalid_scope
+        "state": "st-form",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    page = httpx.get(open_bridge.url + "/authorize", params=params, headers=HTML)
+    assert page.status_code == 200
+    action, fields = posted_fields(page.text)
+    assert action == RP_REDIRECT
+    assert fields["error"] == "invalid_scope" and fields["state"] == "st-form"
