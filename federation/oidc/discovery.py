@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from federation.identity import Assurance
-from federation.oidc.authorize import UI_LOCALES
+from federation.oidc.authorize import RESPONSE_MODES, UI_LOCALES
 from federation.oidc.client_keys import CLIENT_JWS_ALGS
 from federation.oidc.clients import SCOPES
 from federation.oidc.provider import ENDPOINTS, OidcProvider
@@ -67,7 +67,7 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
     doc.update(
         scopes_supported=list(SCOPES),
         response_types_supported=["code"],
-        response_modes_supported=["query"],
+        response_modes_supported=list(RESPONSE_MODES),
         grant_types_supported=["authorization_code", "refresh_token"],
         subject_types_supported=subject_types,
         id_token_signing_alg_values_supported=algs,

@@ -236,3 +236,27 @@ async def test_form_post_also_carries_errors(open_bridge: OpenBridge) -> None:
     action, fields = posted_fields(page.text)
     assert action == RP_REDIRECT
     assert fields["error"] == "invalid_scope" and fields["state"] == "st-form"
+
+
+# --- signed UserInfo (OIDC Core §5.3.2) --------------------------------------------------
+@pytest.mark.parametrize("alg", ["SM2SM3", "ES256", "RS256"])
+async def test_signed_userinfo(open_bridge: OpenBridge, alg: str) -> None:
+    registered = open_bridge.register(userinfo_signed_response_alg=alg)
+    assert registered["userinfo_signed_response_alg"] == alg
+    token, id_claims = await log_in(open_bridge, client_for(registered), PLUS)
+    response = httpx.get(
+        open_bridge.url + "/userinfo",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/jwt")
+    header, claims = decode_jwt(response.text, open_bridge.bridge.jwks, algorithms=[alg])
+    assert header["alg"] == alg
+    assert claims["iss"] == open_bridge.url and claims["aud"] == registered["client_id"]
+    assert claims["sub"] == id_claims["sub"] and claims["email_verified"] is False
+
+
+async def test_discovery_lists_form_post(open_bridge: OpenBridge) -> None:
+    doc = httpx.get(open_bridge.url + "/.well-known/openid-configuration").json()
+    assert doc["response_modes_supported"] == ["query", "form_post"]
+    assert doc["subject_types_supported"] == ["pairwise", "public"]  # the operator allows it
