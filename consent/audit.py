@@ -55,6 +55,7 @@ class Action(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     CONSENT_RECONSENTED = "consent.reconsented"
     GRANTS_REVOKE_FAILED = "consent.grant_revocation_failed"
+    CLIENT_OFFBOARDED = "client.offboarded"
     OPERATOR_LOGIN = "operator.login"
     OPERATOR_LOGIN_FAILED = "operator.login_failed"
     OPERATOR_LOGOUT = "operator.logout"

@@ -32,7 +32,11 @@ from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
 from federation.journey import failures
-from federation.journey.bindings import OidcGrantRevoker, StoreConsentChecker
+from federation.journey.bindings import (
+    LifecycleOffboarding,
+    OidcGrantRevoker,
+    StoreConsentChecker,
+)
 from federation.journey.context import Journey, ProfileCache
 from federation.journey.record import JourneyStore, Sealer
 from federation.journey.router import journey_router
@@ -98,6 +102,7 @@ async def start_bridge(app: FastAPI) -> None:
         verifier=JwksVerifier(provider.signer.public_jwks()),
     )
     provider.consent_checker = StoreConsentChecker(consent.store)
+    provider.client_offboarding = LifecycleOffboarding(consent.lifecycle)
     config = app.state.connector_config
     connector = open_connector(config, redis=redis) if config else None
     if connector is None:

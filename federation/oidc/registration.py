@@ -8,7 +8,9 @@ untagged one being the default for a language not given; the older JSON-object f
 (``{"zh-HK": …, "zh-CN": …, "en": …}``) is accepted too. Responses echo them as §2.2
 members only (an untagged string in English plus the three tagged ones).
 The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
-Clients are persisted in Redis (``Keys.client``, durable). No RFC 7592 management API.
+Clients are persisted in Redis (``Keys.client``, durable). The response carries the
+RFC 7592 ``registration_client_uri`` and ``registration_access_token`` with which the client
+reads, updates and deletes its registration (:mod:`federation.oidc.client_config`).
 
 What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything
 else is server policy:
@@ -53,6 +55,7 @@ from federation.oidc.client_names import ConfusableName, claim_client_name
 from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
+from federation.oidc.registration_access import new_registration_token, registration_client_uri
 
 CLIENT_METADATA = frozenset(
     {
@@ -238,10 +241,33 @@ def _internal(uri: str) -> bool:
         return False
 
 
-async def register_client(
-    provider: OidcProvider, redis: aioredis.Redis, metadata: Any
+def configuration_response(
+    provider: OidcProvider, client: Client, secret: str | None = None
 ) -> dict[str, Any]:
-    """Validate ``metadata``, persist a new client and return the §3.2.1 response."""
+    """RFC 7591 §3.2.1 / RFC 7592 §3 client information: the metadata (texts as §2.2
+    members, no secret, no server-side field), ``registration_client_uri``, and a new
+    ``client_secret`` if any."""
+    response = tagged_texts(client.public_metadata())
+    response.pop("mapping_profile", None)
+    response.update(
+        response_types=["code"],
+        registration_client_uri=registration_client_uri(provider, client.client_id),
+    )
+    if secret:
+        response.update(client_secret=secret, client_secret_expires_at=0)
+    return response
+
+
+def validated_client(
+    provider: OidcProvider,
+    metadata: Any,
+    client_id: str,
+    *,
+    server_fields: dict[str, Any] | None = None,
+) -> tuple[Client, str | None]:
+    """The :class:`Client` that ``metadata`` (a registration or an RFC 7592 update)
+    describes, and a new secret when it needs one it does not have in ``server_fields``
+    (the stored digests an update keeps)."""
     if not isinstance(metadata, dict):
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
     metadata = _client_metadata(metadata)
@@ -253,13 +279,15 @@ async def register_client(
         metadata["consent_remember_seconds"] = min(remember, ceiling)
     else:
         metadata.setdefault("consent_remember_seconds", min(_REMEMBER_DEFAULT, ceiling))
-    client_id = "dyn-" + secrets.token_urlsafe(16)
+    kept = dict(server_fields or {})
     secret = None
-    if metadata.get("token_endpoint_auth_method", "client_secret_basic") != "private_key_jwt":
+    if metadata.get("token_endpoint_auth_method", "client_secret_basic") == "private_key_jwt":
+        kept.pop("client_secret_digest", None)
+    elif not kept.get("client_secret_digest"):
         secret = provider.secrets.generate()
-        metadata["client_secret_digest"] = provider.secrets.digest(secret)
+        kept["client_secret_digest"] = provider.secrets.digest(secret)
     try:
-        client = Client.model_validate({**metadata, "client_id": client_id})
+        client = Client.model_validate({**metadata, **kept, "client_id": client_id})
     except ValidationError as exc:
         fields = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})
         error = (
@@ -269,14 +297,27 @@ async def register_client(
         )
         raise OAuthError(error, "invalid metadata: " + ", ".join(fields or ["jwks"])) from exc
     _check_policy(provider, client)
+    return client, secret
+
+
+async def register_client(
+    provider: OidcProvider, redis: aioredis.Redis, metadata: Any
+) -> dict[str, Any]:
+    """Validate ``metadata``, persist a new client and return the §3.2.1 response, with
+    the RFC 7592 ``registration_client_uri`` and ``registration_access_token``."""
+    client_id = "dyn-" + secrets.token_urlsafe(16)
+    token, token_digest = new_registration_token(provider)
+    client, secret = validated_client(
+        provider,
+        metadata,
+        client_id,
+        server_fields={"registration_token_digest": token_digest},
+    )
     try:
         await claim_client_name(redis, provider.clients.static.values(), client)
     except ConfusableName as exc:
         raise OAuthError("invalid_client_metadata", str(exc)) from exc
     await provider.clients.register(redis, client)
-    response = tagged_texts(client.public_metadata())
-    response.pop("mapping_profile", None)
-    response.update(client_id_issued_at=provider.clock(), response_types=["code"])
-    if secret:
-        response.update(client_secret=secret, client_secret_expires_at=0)
+    response = configuration_response(provider, client, secret)
+    response.update(client_id_issued_at=provider.clock(), registration_access_token=token)
     return response
