@@ -260,3 +260,58 @@ async def test_discovery_lists_form_post(open_bridge: OpenBridge) -> None:
     doc = httpx.get(open_bridge.url + "/.well-known/openid-configuration").json()
     assert doc["response_modes_supported"] == ["query", "form_post"]
     assert doc["subject_types_supported"] == ["pairwise", "public"]  # the operator allows it
+
+
+# --- request objects through the journey (RFC 9101) ------------------------------------
+async def test_signed_request_object_by_reference_through_the_journey(
+    open_bridge: OpenBridge,
+) -> None:
+    import time
+
+    from federation.crypto.jose import encode_jwt
+    from federation.crypto.keyset import ManagedKey
+
+    key = ManagedKey.generate("ES256")
+    request_uri = open_bridge.docs.url + "/ro/" + key.kid[:12] + ".jwt"
+    registered = open_bridge.register(
+        jwks={"keys": [key.public_jwk]},
+        request_uris=[request_uri],
+        require_signed_request_object=True,
+    )
+    client = client_for(registered)
+    url, _, _, verifier = await authorize_url(open_bridge.bridge, client)
+    query = dict(httpx.QueryParams(url.split("?", 1)[1]))
+    now = int(time.time())
+    claims = {
+        **query,
+        "iss": registered["client_id"],
+        "aud": open_bridge.url,
+        "iat": now,
+        "exp": now + 300,
+        "state": "state-in-the-object",
+        "claims": {"id_token": {"acr": {"essential": True, "value": "iamsmart"}}},
+    }
+    open_bridge.docs.put(
+        "/ro/" + key.kid[:12] + ".jwt", encode_jwt(claims, key), "application/oauth-authz-req+jwt"
+    )
+    outer = httpx.QueryParams(
+        {
+            "client_id": registered["client_id"],
+            "response_type": "code",
+            "scope": "openid",
+            "request_uri": request_uri,
+        }
+    )
+    person = Person(open_bridge.bridge, PLUS)
+    try:
+        page = await person.sign_in(open_bridge.url + "/authorize?" + str(outer))
+        answer = await finish(person, await consent(person, page))
+    finally:
+        await person.aclose()
+    assert answer["state"] == "state-in-the-object"  # the object's parameters won
+    token = await exchange(open_bridge.bridge, client, answer, verifier)
+    _, id_claims = decode_jwt(token["id_token"], open_bridge.bridge.jwks, algorithms=["RS256"])
+    assert id_claims["acr"] == "iamsmart" and id_claims["nonce"] == query["nonce"]
+    plain = httpx.get(url, follow_redirects=False)  # the same request without an object
+    assert plain.status_code in (302, 303)
+    assert "error=invalid_request" in plain.headers["location"]
