@@ -23,14 +23,17 @@ Static clients (YAML) are never managed here.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import redis.asyncio as aioredis
+from fastapi.responses import Response
 
 from federation.oidc.client_names import ConfusableName, claim_client_name, release_client_name
 from federation.oidc.clients import Client
 from federation.oidc.errors import OAuthError
+from federation.oidc.http import NO_STORE, json_no_store
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import configuration_response, validated_client
 from federation.oidc.registration_access import check_registration_token
@@ -112,3 +115,25 @@ async def delete_client(provider: OidcProvider, redis: aioredis.Redis, client: C
     await release_client_name(redis, client)
     log.info("client deleted", extra={"fields": {"client_id": client.client_id, "consents": ended}})
     return ended
+
+
+async def configuration_endpoint(
+    provider: OidcProvider,
+    redis: aioredis.Redis,
+    method: str,
+    client_id: str,
+    authorization: str | None,
+    body: bytes | None,
+) -> Response:
+    """``GET``/``PUT``/``DELETE`` on ``/register/<client_id>`` (the router's delegate)."""
+    client = await managed_client(provider, redis, client_id, authorization)
+    if method == "GET":
+        return json_no_store(read_client(provider, client))
+    if method == "DELETE":
+        await delete_client(provider, redis, client)
+        return Response(status_code=204, headers=NO_STORE)
+    try:
+        metadata = json.loads(body or b"")
+    except ValueError as exc:
+        raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
+    return json_no_store(await update_client(provider, redis, client, metadata))

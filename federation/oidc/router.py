@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from federation.oidc import par
 from federation.oidc.authorize import error_redirect, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
-from federation.oidc.client_config import delete_client, managed_client, read_client, update_client
+from federation.oidc.client_config import configuration_endpoint
 from federation.oidc.discovery import metadata
 from federation.oidc.errors import (
     INVALID_REQUEST,
@@ -313,19 +313,11 @@ def oidc_router(
     )
     async def client_configuration(request: Request, client_id: str) -> Response:
         async def handle() -> Response:
-            redis = _redis(request)
-            authorization = request.headers.get("authorization")
-            client = await managed_client(provider, redis, client_id, authorization)
-            if request.method == "GET":
-                return json_no_store(read_client(provider, client))
-            if request.method == "DELETE":
-                await delete_client(provider, redis, client)
-                return Response(status_code=204, headers={"Cache-Control": "no-store"})
-            try:
-                body = json.loads(await body_bytes(request))
-            except ValueError as exc:
-                raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
-            return json_no_store(await update_client(provider, redis, client, body))
+            body = await body_bytes(request) if request.method == "PUT" else None
+            auth = request.headers.get("authorization")
+            return await configuration_endpoint(
+                provider, _redis(request), request.method, client_id, auth, body
+            )
 
         return await guarded(request, handle)
 
