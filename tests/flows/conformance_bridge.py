@@ -6,6 +6,7 @@ RPs publish their key sets and request objects."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,9 +84,10 @@ class OpenBridge:
 
     def register(self, **metadata: Any) -> dict[str, Any]:
         """Register a client dynamically (RFC 7591); the registration response."""
+        name = {"client_name": f"Conformance RP {secrets.token_hex(4)}"}  # names differ
         response = httpx.post(
             self.url + "/register",
-            json={**METADATA, **metadata},
+            json={**METADATA, **name, **metadata},
             headers={"Authorization": f"Bearer {INITIAL_TOKEN}"},
         )
         assert response.status_code == 201, response.text
@@ -115,6 +117,7 @@ def open_bridge(
         }
         app, settings = build_with_env(env)
         with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
-            jwks = httpx.get(f"{srv.url}/jwks").json()
+            jwks = httpx.get(f"{srv.url}/jwks").json()  # IANA key types; SM2 apart
+            jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             bridge = Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
             yield OpenBridge(bridge, docs)

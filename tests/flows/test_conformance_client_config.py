@@ -89,7 +89,11 @@ async def test_an_updated_notice_asks_the_person_again(open_bridge: OpenBridge) 
     uri, headers = registered["registration_client_uri"], bearer(registered)
     current = httpx.get(uri, headers=headers).json()
     current.pop("registration_client_uri")
-    current["purposes"] = {"zh-HK": "新用途", "zh-CN": "新用途", "en": "A new purpose"}
+    # RFC 7591 §2.2 members, as the read gave them
+    current.update(
+        {"purposes": "A new purpose", "purposes#en": "A new purpose"},
+        **{"purposes#zh-HK": "新用途", "purposes#zh-CN": "新用途"},
+    )
     assert httpx.put(uri, json=current, headers=headers).status_code == 200
     assert await shows_consent()  # a new notice version: asked again
 

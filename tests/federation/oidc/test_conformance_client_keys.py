@@ -42,7 +42,8 @@ METADATA = {
 
 
 async def register(http: httpx.AsyncClient, **metadata: Any) -> httpx.Response:
-    response = await http.post("/register", json={**METADATA, **metadata}, headers=TOKEN)
+    name = {"client_name": f"Generic RP {secrets.token_hex(4)}"}  # names must differ
+    response = await http.post("/register", json={**METADATA, **name, **metadata}, headers=TOKEN)
     if response.status_code == 201:
         harness.REDIRECTS[response.json()["client_id"]] = REDIRECT
     return response
