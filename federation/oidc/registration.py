@@ -56,6 +56,7 @@ from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration_access import new_registration_token, registration_client_uri
+from federation.oidc.request_object import registrable_request_uris
 
 CLIENT_METADATA = frozenset(
     {
@@ -271,6 +272,8 @@ def validated_client(
     if not isinstance(metadata, dict):
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
     metadata = _client_metadata(metadata)
+    if "request_uris" in metadata:
+        metadata["request_uris"] = registrable_request_uris(metadata["request_uris"])
     if metadata.get("id_token_signed_response_alg") is None:
         metadata["id_token_signed_response_alg"] = DYNAMIC_ID_TOKEN_ALG
     remember = metadata.get("consent_remember_seconds")

@@ -28,6 +28,7 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
@@ -58,6 +59,21 @@ class RequestObjectError(Exception):
         super().__init__(description)
         self.error = error
         self.description = description
+
+
+def registrable_request_uris(value: Any) -> list[str]:
+    """The ``request_uris`` of a registration that can be used: absolute http(s) URIs.
+    Others (pyoidc registers a relative ``requests/<hash>`` when its ``base_url`` is unset)
+    are left out, as RFC 7591 §2 lets a server replace requested values; the response
+    shows the client what was kept, and an unregistered ``request_uri`` is refused later."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for uri in value:
+        parts = urlsplit(uri) if isinstance(uri, str) else None
+        if parts is not None and parts.scheme in ("https", "http") and parts.netloc:
+            kept.append(uri)
+    return kept
 
 
 def _first(pairs: Sequence[tuple[str, str]], name: str) -> list[str]:

@@ -413,3 +413,12 @@ async def test_public_subjects_when_the_operator_allows_them(
     response = await register(http, subject_type="public")
     assert response.status_code == 201, response.text
     assert response.json()["subject_type"] == "public"
+
+
+async def test_unusable_request_uris_are_left_out_not_fatal(http: httpx.AsyncClient) -> None:
+    # pyoidc registers a relative "requests/<hash>" when its base_url is unset, since
+    # discovery says require_request_uri_registration: RFC 7591 §2 lets the server replace it
+    uris = ["requests/0a1b2c", "https://generic.example.cn/requests/r.jwt"]
+    response = await register(http, request_uris=uris)
+    assert response.status_code == 201, response.text
+    assert response.json()["request_uris"] == ["https://generic.example.cn/requests/r.jwt"]
