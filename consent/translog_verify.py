@@ -137,7 +137,10 @@ async def _walk_shard(
                 raise _Fail(LogProblem("malformed", shard, size, str(exc))) from exc
             seq = entry["seq"]
             if seq != size + 1 or entry["shard"] != shard:
-                kind = "deleted" if seq > size + 1 else "reordered or inserted"
+                kind = "reordered or inserted"
+                if seq > size + 1:
+                    later = (f.get("seq") for _, f in rows)
+                    kind = "reordered" if str(size + 1) in later else "deleted"
                 raise _Fail(LogProblem(kind, shard, size, f"expected seq {size + 1}, found {seq}"))
             if entry["prev"] != prev:
                 raise _Fail(LogProblem("edited", shard, size, "prev is not the leaf before"))

@@ -115,3 +115,9 @@ def export(redis_url: str, out: Path | None) -> None:
         with out.open("w", encoding="utf-8") as handle:
             count = asyncio.run(_export(redis_url, handle))
     click.echo(f"exported {count} entries", err=True)
+
+
+# The transparency log's commands (verify-log, prove, consistency, witness) join the group.
+from federation.cli import audit_log as _audit_log  # noqa: E402
+
+__all__ = ["_audit_log", "audit"]

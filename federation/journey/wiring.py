@@ -100,6 +100,11 @@ async def start_bridge(app: FastAPI) -> None:
         issuer=provider.issuer,
         signer=ConsentSigner(keyset) if keyset is not None else None,
         verifier=JwksVerifier(provider.signer.public_jwks()),
+        checkpoint_every=settings.audit_head_every,
+        checkpoint_seconds=settings.audit_head_seconds,
+        log_shards=settings.audit_log_shards,
+        heads_file=settings.audit_heads_file,
+        witnesses=tuple(w.strip() for w in settings.audit_witnesses.split(",") if w.strip()),
     )
     provider.consent_checker = StoreConsentChecker(consent.store)
     provider.client_offboarding = LifecycleOffboarding(consent.lifecycle)

@@ -1,0 +1,180 @@
+"""``idbridge audit verify-log|prove|consistency|witness``: the consent transparency log.
+
+``verify-log`` checks every shard against the signed tree heads in the heads file
+(``consent.translog_verify``) and names the problem (exit 1); ``prove REF`` prints an
+inclusion proof (RFC 9162 §2.1.3) of the entry ``<shard>/<stream id>`` (a receipt's
+``audit_ref``) under the latest head; ``consistency`` a consistency proof between two
+heads; ``witness`` runs the witness service (``consent.witness``) with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from consent.merkle import consistency_proof, inclusion_proof
+from consent.signing import JwksVerifier, KeySetSigner
+from consent.translog import TransparencyLog
+from consent.translog_verify import verify_log
+from consent.tree_heads import read_lines
+from federation.cli.audit import _REDIS_URL, _verifier, audit
+from federation.storage.client import connect
+
+_HEADS = click.option(
+    "--heads",
+    "heads_file",
+    envvar="IDBRIDGE_AUDIT_HEADS_FILE",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The signed tree heads file (default: $IDBRIDGE_AUDIT_HEADS_FILE).",
+)
+_SHARDS = click.option(
+    "--shards", envvar="IDBRIDGE_AUDIT_LOG_SHARDS", type=int, required=True, help="Log shards."
+)
+
+
+def _last_head(heads_file: Path, n: int | None = None) -> tuple[str, dict[str, Any]]:
+    """The JWS and (unverified) payload of head ``n`` (default: the last one)."""
+    import base64
+
+    heads = [r["sth"] for r in read_lines(heads_file) if "sth" in r]
+    if not heads:
+        raise click.UsageError(f"no tree head in {heads_file}")
+    jws = heads[-1] if n is None else heads[n - 1]
+    body = jws.split(".")[1]
+    return jws, json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+async def _prove(url: str, shards: int, ref: str, heads_file: Path) -> dict[str, Any]:
+    redis = connect(url)
+    try:
+        log = TransparencyLog(redis, shards=shards)
+        entry = await log.entry(ref)
+        if entry is None or "shard" not in entry:
+            raise click.UsageError(f"no log entry {ref}")
+        jws, head = _last_head(heads_file)
+        shard, index = entry["shard"], entry["index"]
+        size = int(head["shards"][shard]["size"])
+        if index >= size:
+            raise click.UsageError(f"entry {ref} is newer than the last tree head; retry later")
+        leaves = await log.leaves(shard, size)
+        return {
+            "shard": shard,
+            "leaf_index": index,
+            "tree_size": size,
+            "leaf_hash": entry["hash"],
+            "entry": {k: v for k, v in entry.items() if k not in ("id", "hash", "index", "ref")},
+            "inclusion_path": [p.hex() for p in inclusion_proof(leaves, index, size)],
+            "sth": jws,
+        }
+    finally:
+        await redis.aclose()
+
+
+@audit.command("prove")
+@_REDIS_URL
+@_SHARDS
+@_HEADS
+@click.argument("ref")
+def prove(redis_url: str, shards: int, heads_file: Path, ref: str) -> None:
+    """Inclusion proof of entry REF (``<shard>/<stream id>``, a receipt's audit_ref)."""
+    click.echo(json.dumps(asyncio.run(_prove(redis_url, shards, ref, heads_file)), indent=1))
+
+
+async def _consistency(url: str, shards: int, heads_file: Path, old: int, new: int) -> Any:
+    redis = connect(url)
+    try:
+        log = TransparencyLog(redis, shards=shards)
+        old_jws, old_head = _last_head(heads_file, old)
+        new_jws, new_head = _last_head(heads_file, new)
+        proofs = []
+        for shard, after in enumerate(new_head["shards"]):
+            before = int(old_head["shards"][shard]["size"])
+            leaves = await log.leaves(shard, int(after["size"]))
+            proofs.append([p.hex() for p in consistency_proof(leaves, before, after["size"])])
+        return {"old": old_jws, "new": new_jws, "proofs": proofs}
+    finally:
+        await redis.aclose()
+
+
+@audit.command("consistency")
+@_REDIS_URL
+@_SHARDS
+@_HEADS
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+def consistency(redis_url: str, shards: int, heads_file: Path, old: int, new: int) -> None:
+    """Consistency proofs (one per shard) between tree heads OLD and NEW (their ``n``)."""
+    click.echo(json.dumps(asyncio.run(_consistency(redis_url, shards, heads_file, old, new))))
+
+
+@audit.command("verify-log")
+@_REDIS_URL
+@_SHARDS
+@_HEADS
+@click.option("--jwks", type=click.Path(path_type=Path, dir_okay=False), help="Published JWKS.")
+@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--every", envvar="IDBRIDGE_AUDIT_HEAD_EVERY", type=int, default=100)
+@click.option("--seconds", envvar="IDBRIDGE_AUDIT_HEAD_SECONDS", type=float, default=300.0)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_log_command(
+    redis_url: str,
+    shards: int,
+    heads_file: Path,
+    jwks: Path | None,
+    keys: tuple[Path, ...],
+    every: int,
+    seconds: float,
+    as_json: bool,
+) -> None:
+    """Check every shard against the signed tree heads; name the problem (exit 1)."""
+    verifier = _verifier(jwks, keys, False)
+    assert verifier is not None
+
+    async def run() -> Any:
+        redis = connect(redis_url)
+        try:
+            records = read_lines(heads_file)
+            return await verify_log(
+                redis, records, verifier, shards=shards, every=every, seconds=seconds
+            )
+        finally:
+            await redis.aclose()
+
+    report = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), sort_keys=True))
+    elif report.ok:
+        click.echo(
+            f"transparency log OK: {report.entries} entries in {shards} shards, "
+            f"{report.heads} signed tree heads, last n={report.last_head_n}"
+        )
+    else:
+        assert report.problem is not None
+        click.echo(f"transparency log BROKEN: {report.problem.describe()}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command("witness")
+@click.option("--state", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--bridge-jwks", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--key", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--name", default="witness", help="This witness's name in co-signatures.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=8090)
+def witness(state: Path, bridge_jwks: Path, key: Path, name: str, host: str, port: int) -> None:
+    """Run a witness: co-sign the bridge's tree heads that extend the last one seen."""
+    import uvicorn
+
+    from consent.witness import Witness, create_witness_app
+    from federation.crypto.keyset import KeySet
+
+    bridge = JwksVerifier(json.loads(bridge_jwks.read_text()))
+    signer = KeySetSigner(KeySet.from_pem_files([key]))
+    app = create_witness_app(Witness(state, bridge, signer, name))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
