@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from consent.merkle import consistency_proof, inclusion_proof
+from consent.merkle import consistency_proof
 from consent.signing import JwksVerifier, KeySetSigner
 from consent.translog import TransparencyLog
 from consent.translog_verify import verify_log
@@ -50,28 +50,29 @@ def _last_head(heads_file: Path, n: int | None = None) -> tuple[str, dict[str, A
     return jws, json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
-async def _prove(url: str, shards: int, ref: str, heads_file: Path) -> dict[str, Any]:
+def _ref_of(receipt: str) -> str:
+    """A log reference, or the ``auditLog.ref`` of a receipt JSON file (a download)."""
+    path = Path(receipt)
+    if not path.is_file():
+        return receipt
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return str(body.get("receipt", body)["auditLog"]["ref"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.UsageError(f"{receipt}: no receipt.auditLog.ref in it") from exc
+
+
+async def _prove(url: str, shards: int, ref: str) -> dict[str, Any]:
+    from consent.audit import AuditChain
+    from consent.log_evidence import inclusion
+
     redis = connect(url)
     try:
-        log = TransparencyLog(redis, shards=shards)
-        entry = await log.entry(ref)
-        if entry is None or "shard" not in entry:
-            raise click.UsageError(f"no log entry {ref}")
-        jws, head = _last_head(heads_file)
-        shard, index = entry["shard"], entry["index"]
-        size = int(head["shards"][shard]["size"])
-        if index >= size:
-            raise click.UsageError(f"entry {ref} is newer than the last tree head; retry later")
-        leaves = await log.leaves(shard, size)
-        return {
-            "shard": shard,
-            "leaf_index": index,
-            "tree_size": size,
-            "leaf_hash": entry["hash"],
-            "entry": {k: v for k, v in entry.items() if k not in ("id", "hash", "index", "ref")},
-            "inclusion_path": [p.hex() for p in inclusion_proof(leaves, index, size)],
-            "sth": jws,
-        }
+        chain = AuditChain(redis, log=TransparencyLog(redis, shards=shards))
+        proof = await inclusion(chain, ref)
+        if proof is None:
+            raise click.UsageError(f"no log entry {ref} under a signed tree head (yet)")
+        return proof
     finally:
         await redis.aclose()
 
@@ -79,11 +80,11 @@ async def _prove(url: str, shards: int, ref: str, heads_file: Path) -> dict[str,
 @audit.command("prove")
 @_REDIS_URL
 @_SHARDS
-@_HEADS
-@click.argument("ref")
-def prove(redis_url: str, shards: int, heads_file: Path, ref: str) -> None:
-    """Inclusion proof of entry REF (``<shard>/<stream id>``, a receipt's audit_ref)."""
-    click.echo(json.dumps(asyncio.run(_prove(redis_url, shards, ref, heads_file)), indent=1))
+@click.argument("receipt")
+def prove(redis_url: str, shards: int, receipt: str) -> None:
+    """Inclusion proof for RECEIPT (a downloaded receipt .json, or ``<shard>/<stream id>``)
+    under the latest signed tree head; check it with docs/verify_consent_log.py."""
+    click.echo(json.dumps(asyncio.run(_prove(redis_url, shards, _ref_of(receipt))), indent=1))
 
 
 async def _consistency(url: str, shards: int, heads_file: Path, old: int, new: int) -> Any:
