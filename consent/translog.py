@@ -145,6 +145,8 @@ class TransparencyLog:
         self.shards = shards
         self.max_attempts = max_attempts
         self.after_append = after_append
+        self.tree_heads: Any = None
+        """The ``consent.tree_heads.TreeHeads`` signing this log's heads, once attached."""
         self._script = redis.register_script(_APPEND_LUA)
 
     def route(self, event: Event, shard_key: str | None) -> int:

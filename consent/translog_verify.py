@@ -234,3 +234,35 @@ async def verify_log(
     except _Fail as fail:
         report.ok, report.problem = False, fail.problem
     return report
+
+
+async def log_status(log: Any, verifier: JwsVerifier) -> dict[str, Any]:
+    """The log's state for the operator API: the verification result against the heads
+    file, the last signed head and each witness's last co-signature."""
+    from consent.tree_heads import read_lines
+
+    heads = log.tree_heads
+    if heads is None:
+        return {"ok": False, "problem": "no tree heads are signed for this log"}
+    report = await verify_log(
+        log.redis,
+        read_lines(heads.path),
+        verifier,
+        shards=log.shards,
+        every=heads.every,
+        seconds=heads.seconds,
+    )
+    last = await log.redis.hgetall(Keys.AUDIT_STH)
+    witnesses = []
+    for url in heads.witnesses:
+        cosig = await log.redis.hgetall(Keys.audit_cosignature(url))
+        witnesses.append(
+            {"url": url, "n": int(cosig["n"]) if cosig else None, "ts": cosig.get("ts")}
+        )
+    return {
+        **report.as_dict(),
+        "last_head": {"n": int(last["n"]), "ts": int(last["ts"]), "sth": last["jws"]}
+        if last
+        else None,
+        "witnesses": witnesses,
+    }

@@ -98,6 +98,7 @@ class TreeHeads:
         self.timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
         log_.after_append = self.note
+        log_.tree_heads = self
 
     async def note(self, count: int) -> None:
         """Count ``count`` appended entries; sign a head when one is due."""

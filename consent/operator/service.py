@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from consent.audit import Action, Event
@@ -28,6 +28,7 @@ from consent.records import ConsentRecord, canonical_json
 from consent.services import ConsentServices
 from consent.signing import SignatureError
 from consent.store import ConsentNotFound, ConsentQuery, Page
+from consent.translog_verify import log_status
 from federation.crypto.sm3 import sm3
 
 CONSENT_ID = re.compile(r"^cns_[A-Za-z0-9_-]{16,64}$")
@@ -259,7 +260,13 @@ class OperatorService(AdminOperations):
         """Verify the whole chain now (hashes, links, checkpoint signatures)."""
         await self.require(session, Permission.AUDIT_STATUS)
         report = await verify_chain(self.s.chain.redis, self.s.verifier)
+        log = self.s.chain.log
+        if log is not None and self.s.verifier is not None:
+            status = await log_status(log, self.s.verifier)
+            report = replace(report, ok=report.ok and bool(status["ok"]), log=status)
         problem = report.problem.describe() if report.problem else None
+        if problem is None and report.log is not None:
+            problem = report.log.get("problem")
         await self.s.counters.record_verification(report.ok, report.last_seq, problem)
         await self.s.chain.append(
             Event(actor_of(session), Action.OPERATOR_AUDIT_STATUS, {"ok": str(report.ok).lower()})
