@@ -179,3 +179,42 @@ def witness(state: Path, bridge_jwks: Path, key: Path, name: str, host: str, por
     signer = KeySetSigner(KeySet.from_pem_files([key]))
     app = create_witness_app(Witness(state, bridge, signer, name))
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@audit.command("migrate")
+@_REDIS_URL
+@_SHARDS
+@_HEADS
+@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--jwks", type=click.Path(path_type=Path, dir_okay=False), help="Published JWKS.")
+def migrate(
+    redis_url: str, shards: int, heads_file: Path, keys: tuple[Path, ...], jwks: Path | None
+) -> None:
+    """Copy the single audit chain into the log (bridge stopped), then sign a tree head.
+    --key: the bridge's PEM signing key(s), which also check the old checkpoints."""
+    from consent.migrate_log import MigrationRefused, migrate_chain
+    from consent.tree_heads import TreeHeads
+    from federation.crypto.keyset import KeySet
+
+    if not keys:
+        raise click.UsageError("give --key PEM: the bridge's signing key signs the tree head")
+    signer = KeySetSigner(KeySet.from_pem_files(keys))
+    verifier = _verifier(jwks, keys, False)
+
+    async def run() -> int:
+        redis = connect(redis_url)
+        try:
+            log = TransparencyLog(redis, shards=shards)
+            heads = TreeHeads(log, signer, heads_file)
+            copied = await migrate_chain(redis, log, verifier)
+            await heads.sign()
+            return copied
+        finally:
+            await redis.aclose()
+
+    try:
+        copied = asyncio.run(run())
+    except MigrationRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"copied {copied} chain entries into the log ({shards} shards); head signed")
