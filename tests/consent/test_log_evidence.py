@@ -20,6 +20,7 @@ from consent.translog import TransparencyLog
 from consent.tree_heads import TreeHeads, read_lines
 from federation.crypto.keyset import KeySet
 from tests.consent.factories import PII_KEY, grant
+from tests.consent.test_docs import _run
 
 VERIFIER = Path(__file__).parents[2] / "docs" / "verify_consent_log.py"
 
@@ -58,6 +59,11 @@ async def test_receipt_proof_verifies_offline(
     path.write_text(json.dumps(proof))
     done = reference("inclusion", str(path), str(jwks_file))
     assert done.returncode == 0 and done.stdout.startswith("OK"), done.stdout + done.stderr
+
+    # the receipt procedure of docs/consent.md checks a tree head's signature as well
+    (tmp_path / "sh").mkdir()
+    by_hand = _run(tmp_path / "sh", proof["sth"], json.loads(jwks_file.read_text()))
+    assert by_hand.returncode == 0 and by_hand.stdout.strip() == "Verified OK", by_hand.stderr
 
     forged = {**proof, "entry": {**proof["entry"], "actor": "operator:mallory"}}
     path.write_text(json.dumps(forged))
