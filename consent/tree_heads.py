@@ -75,6 +75,25 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def last_sth_in_file(path: Path) -> str | None:
+    """The last head's JWS in ``path`` (read from the end), or ``None``."""
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        handle.seek(max(0, end - 65536))
+        tail = handle.read().decode("utf-8", "replace").splitlines()
+    for raw in reversed(tail):
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("sth"), str):
+            return str(record["sth"])
+    return None
+
+
 class TreeHeads:
     """Produces signed tree heads for a :class:`TransparencyLog` on its cadence."""
 
@@ -121,10 +140,16 @@ class TreeHeads:
         try:
             count = int(await redis.get(Keys.AUDIT_STH_COUNT) or 0)
             n_text, prev = await redis.hmget(Keys.AUDIT_STH, ["n", "hash"])
+            n = int(n_text or 0)
+            filed = await asyncio.to_thread(last_sth_in_file, self.path)
+            if filed is not None:  # a crash after the file write, before Redis's
+                filed_n = int(_payload(filed).get("n", 0))
+                if filed_n >= n:
+                    n, prev = filed_n, sth_digest(filed)
             heads = await self.log.heads()
             payload = {
                 "v": 1,
-                "n": int(n_text or 0) + 1,
+                "n": n + 1,
                 "ts": int(time.time() * 1000),
                 "prev": prev or GENESIS,
                 "shards": [{"size": h.size, "root": h.root} for h in heads],
@@ -186,6 +211,13 @@ class TreeHeads:
             mapping={"n": payload["n"], "jws": cosig, "ts": int(time.time() * 1000)},
         )
         return cosig
+
+
+def _payload(jws: str) -> dict[str, Any]:
+    import base64
+
+    body = jws.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
 
 
 class WitnessRefused(RuntimeError):

@@ -206,3 +206,12 @@ async def test_a_fork_between_two_workers_is_named(
     finally:
         await other.flushdb()
         await other.aclose()
+
+
+async def test_a_crash_between_the_file_and_redis_does_not_fork(bridge: Bridge) -> None:
+    """The head reached the file but not Redis: the next head follows the file's."""
+    await bridge.redis.hset(Keys.AUDIT_STH, "n", 1)
+    await bridge.consent("after-crash", 3)
+    assert await bridge.heads.sign() is not None
+    report = await bridge.verify()
+    assert report.ok, report.problem
