@@ -20,6 +20,7 @@ Imports ``consent.merkle``, ``consent.translog``, ``consent.tree_heads``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -121,6 +122,24 @@ def check_heads(
     return payloads
 
 
+def _check_witnessed(witness: str, jws: str, filed: list[str], verifier: JwsVerifier) -> None:
+    try:
+        n = int(verifier.verify_jws(jws, typ=STH_TYP)["n"])
+    except (SignatureError, KeyError, TypeError, ValueError) as exc:
+        raise _Fail(LogProblem("bad signature", None, None, f"{witness}'s head: {exc}")) from exc
+    if n > len(filed):
+        raise _Fail(
+            LogProblem(
+                "deleted checkpoint",
+                None,
+                None,
+                f"{witness} co-signed head n={n}, the file ends at n={len(filed)}",
+            )
+        )
+    if filed[n - 1] != jws:
+        raise _Fail(LogProblem("fork", None, None, f"{witness} co-signed another head n={n}"))
+
+
 async def _walk_shard(
     redis: aioredis.Redis, shard: int, signed: dict[int, tuple[int, str]]
 ) -> tuple[int, str]:
@@ -187,13 +206,19 @@ async def verify_log(
     every: int = 100,
     seconds: float = 300.0,
     now_ms: int | None = None,
+    witnessed: Sequence[tuple[str, str]] = (),
 ) -> LogReport:
-    """Check the whole log against the tree-head file ``records`` (module docstring)."""
+    """Check the whole log against the tree-head file ``records`` (module docstring) and
+    the heads witnesses last accepted (``witnessed``: ``(witness, sth JWS)`` pairs): a
+    witnessed head the file lacks means heads were deleted, a different one a fork."""
     import time
 
     report = LogReport()
     try:
         payloads = check_heads(records, verifier, every=every, seconds=seconds)
+        filed = [str(r["sth"]) for r in records if "sth" in r]
+        for witness, jws in witnessed:
+            _check_witnessed(witness, jws, filed, verifier)
         report.heads = len(payloads)
         if payloads:
             report.last_head_n, report.last_head_ts = payloads[-1]["n"], payloads[-1]["ts"]

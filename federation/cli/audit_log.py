@@ -122,6 +122,12 @@ def consistency(redis_url: str, shards: int, heads_file: Path, old: int, new: in
 @click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--every", envvar="IDBRIDGE_AUDIT_HEAD_EVERY", type=int, default=100)
 @click.option("--seconds", envvar="IDBRIDGE_AUDIT_HEAD_SECONDS", type=float, default=300.0)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="Base URL of a witness whose last co-signed head must be in the file (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify_log_command(
     redis_url: str,
@@ -131,6 +137,7 @@ def verify_log_command(
     keys: tuple[Path, ...],
     every: int,
     seconds: float,
+    witnesses: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Check every shard against the signed tree heads; name the problem (exit 1)."""
@@ -138,11 +145,27 @@ def verify_log_command(
     assert verifier is not None
 
     async def run() -> Any:
+        import httpx
+
+        witnessed = []
+        for url in witnesses:
+            try:
+                seen = httpx.get(f"{url.rstrip('/')}/v1/head", timeout=10).json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise click.UsageError(f"witness {url}: {exc}") from exc
+            if seen.get("sth"):
+                witnessed.append((url, str(seen["sth"])))
         redis = connect(redis_url)
         try:
             records = read_lines(heads_file)
             return await verify_log(
-                redis, records, verifier, shards=shards, every=every, seconds=seconds
+                redis,
+                records,
+                verifier,
+                shards=shards,
+                every=every,
+                seconds=seconds,
+                witnessed=witnessed,
             )
         finally:
             await redis.aclose()

@@ -25,6 +25,7 @@ from consent.tree_heads import COSIG_TYP, TreeHeads, WitnessRefused, read_lines
 from federation.crypto.keyset import KeySet
 from federation.storage.keys import Keys
 from federation.storage.runtime import free_port
+from tests.consent.conftest import run_cli
 
 IDBRIDGE = Path(sys.executable).parent / "idbridge"
 
@@ -165,7 +166,7 @@ def witness_url(keyset: KeySet, tmp_path: Path):
 
 
 async def test_witness_cosigns_consistent_heads_and_refuses_a_rewritten_log(
-    redis: aioredis.Redis, keyset: KeySet, tmp_path: Path, witness_url
+    redis: aioredis.Redis, redis_server, keyset: KeySet, tmp_path: Path, witness_url
 ) -> None:
     url, witness_verifier = witness_url
     log = TransparencyLog(redis, shards=2)
@@ -183,6 +184,21 @@ async def test_witness_cosigns_consistent_heads_and_refuses_a_rewritten_log(
     jws = await heads.sign()
     assert jws is not None
     await heads.send(url, jws, payload(jws))  # grows consistently: co-signed
+
+    # the heads file and Redis lose the last head: only the witness remembers it
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(keyset.public_jwks()))
+    args = ["--redis-url", redis_server.url, "--shards", "2", "--jwks", str(jwks)]
+    args += ["--heads", str(heads.path), "--witness", url]
+    assert run_cli("audit", "verify-log", *args).returncode == 0
+    kept = heads.path.read_text()
+    lines = [line for line in kept.splitlines() if jws not in line]
+    heads.path.write_text("\n".join(lines) + "\n")
+    await redis.hset(Keys.AUDIT_STH, "n", payload(jws)["n"] - 1)
+    done = run_cli("audit", "verify-log", *args)
+    assert done.returncode == 1 and "deleted checkpoint" in done.stderr, done.stderr
+    assert f"{url} co-signed head n={payload(jws)['n']}" in done.stderr
+    heads.path.write_text(kept)
     # an administrator rewrites shard 0 from scratch (every hash recomputed) and signs on
     await redis.delete(
         *(k(0) for k in (Keys.audit_log, Keys.audit_log_head, Keys.audit_log_leaves))
