@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from consent.merkle import consistency_proof
-from consent.signing import JwksVerifier, KeySetSigner
+from consent.signing import JwksVerifier, JwsVerifier, KeySetSigner
 from consent.translog import TransparencyLog
 from consent.translog_verify import verify_log
 from consent.tree_heads import read_lines
@@ -143,6 +143,21 @@ def verify_log_command(
     """Check every shard against the signed tree heads; name the problem (exit 1)."""
     verifier = _verifier(jwks, keys, False)
     assert verifier is not None
+    ok = run_verify_log(redis_url, shards, heads_file, verifier, every, seconds, witnesses, as_json)
+    sys.exit(0 if ok else 1)
+
+
+def run_verify_log(
+    redis_url: str,
+    shards: int,
+    heads_file: Path,
+    verifier: JwsVerifier,
+    every: int,
+    seconds: float,
+    witnesses: tuple[str, ...] = (),
+    as_json: bool = False,
+) -> bool:
+    """Verify the log, print the report (as ``verify-log`` does); return whether it is ok."""
 
     async def run() -> Any:
         import httpx
@@ -181,7 +196,7 @@ def verify_log_command(
     else:
         assert report.problem is not None
         click.echo(f"transparency log BROKEN: {report.problem.describe()}", err=True)
-    sys.exit(0 if report.ok else 1)
+    return bool(report.ok)
 
 
 @audit.command("witness")

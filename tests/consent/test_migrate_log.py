@@ -72,3 +72,14 @@ async def test_migration_keeps_every_event_in_order(
     assert done.returncode == 0 and "copied 0 chain entries" in done.stdout, done.stderr
     done = run_cli("audit", "verify-log", *args, *(f"--key={k}" for k in keys))
     assert done.returncode == 0 and "transparency log OK" in done.stdout, done.stderr
+    # `idbridge audit verify` checks the log too once it is configured, and names a cut
+    env = {"IDBRIDGE_AUDIT_LOG_SHARDS": "4", "IDBRIDGE_AUDIT_HEADS_FILE": str(heads.path)}
+    key_args = [f"--key={k}" for k in keys]
+    done = run_cli("audit", "verify", "--redis-url", redis_server.url, *key_args, env=env)
+    assert done.returncode == 0 and "transparency log OK" in done.stdout, done.stderr
+    shard = report.shard_sizes.index(max(report.shard_sizes))
+    last = (await redis.xrevrange(Keys.audit_log(shard), count=1))[0][0]
+    await redis.xdel(Keys.audit_log(shard), last)
+    done = run_cli("audit", "verify", "--redis-url", redis_server.url, *key_args, env=env)
+    assert done.returncode == 1 and "transparency log BROKEN: tail cut" in done.stderr
+    assert "audit chain OK" in done.stdout  # the old chain is untouched
