@@ -215,3 +215,15 @@ async def test_a_crash_between_the_file_and_redis_does_not_fork(bridge: Bridge) 
     assert await bridge.heads.sign() is not None
     report = await bridge.verify()
     assert report.ok, report.problem
+
+
+async def test_an_unwritable_heads_file_does_not_fail_the_consent(
+    redis: aioredis.Redis, keyset: KeySet, tmp_path: Path
+) -> None:
+    b = Bridge(redis, keyset, tmp_path / "missing-dir" / "heads.jsonl")
+    refs = await b.consent("someone", 3)  # written; the heads are missing
+    assert len(refs) == 3 and all([await b.log.entry(r) for r in refs])
+    b.path.parent.mkdir()
+    await b.consent("someone", 2 * EVERY + 1)
+    report = await b.verify()
+    assert report.ok, report.problem
