@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from consent.audit import Action, Event
-from consent.audit_verify import ChainReport, verify_chain
+from consent.audit_verify import ChainReport, Problem, verify_chain
 from consent.operator import export
 from consent.operator.accounts import USERNAME, Operator
 from consent.operator.errors import OperatorError, actor_of
@@ -264,9 +264,10 @@ class OperatorService(AdminOperations):
         if log is not None and self.s.verifier is not None:
             status = await log_status(log, self.s.verifier)
             report = replace(report, ok=report.ok and bool(status["ok"]), log=status)
+            if report.problem is None and status.get("problem"):  # named where views look
+                reason = f"transparency log: {status['problem']}"
+                report = replace(report, problem=Problem(None, None, reason))
         problem = report.problem.describe() if report.problem else None
-        if problem is None and report.log is not None:
-            problem = report.log.get("problem")
         await self.s.counters.record_verification(report.ok, report.last_seq, problem)
         await self.s.chain.append(
             Event(actor_of(session), Action.OPERATOR_AUDIT_STATUS, {"ok": str(report.ok).lower()})

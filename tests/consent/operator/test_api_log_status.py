@@ -62,3 +62,4 @@ async def test_audit_status_reports_the_log(
     body = (await client.get("/operator/api/audit/status", headers=headers)).json()
     assert body["ok"] is False and body["log"]["ok"] is False
     assert body["log"]["problem"].startswith(("tail cut", "head")), body["log"]["problem"]
+    assert body["problem"] == "entry: transparency log: " + body["log"]["problem"]
