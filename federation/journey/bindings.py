@@ -20,7 +20,6 @@ import logging
 import time
 from collections.abc import Callable
 
-import httpx
 import redis.asyncio as aioredis
 
 from consent.lifecycle import ConsentLifecycle
@@ -28,6 +27,7 @@ from consent.store import ConsentNotFound, ConsentStore
 from federation.oidc.backchannel import send_backchannel_logouts
 from federation.oidc.provider import OidcProvider
 from federation.oidc.seam import revoke_grants_for
+from federation.outbound import Poster
 
 log = logging.getLogger("idbridge.journey.bindings")
 
@@ -39,7 +39,7 @@ class OidcGrantRevoker:
         self,
         provider: OidcProvider,
         redis: aioredis.Redis,
-        http: httpx.AsyncClient | None = None,
+        http: Poster | None = None,
     ) -> None:
         self.provider = provider
         self.redis = redis

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -46,6 +45,7 @@ from federation.journey.upstreams import connector_config
 from federation.oidc.errors import NonRedirectableError
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
+from federation.outbound import HttpClient
 from federation.pages import Pages, mount_static
 from federation.selfservice import SELF_SERVICE_CLIENT_ID, install_self_service, signed_out_page
 from federation.settings import Settings
@@ -91,7 +91,8 @@ async def start_bridge(app: FastAPI) -> None:
     provider: OidcProvider = app.state.oidc
     redis = app.state.redis
     key = pii_key(settings)
-    http = httpx.AsyncClient(timeout=provider.config.backchannel_timeout)
+    timeout = provider.config.backchannel_timeout
+    http = HttpClient(connect_timeout=timeout, read_timeout=timeout, allow_http=True)
     keyset = getattr(provider.signer, "keyset", None)
     consent = build_consent_services(
         redis,

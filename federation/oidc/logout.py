@@ -26,7 +26,6 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
 import redis.asyncio as aioredis
 
 from federation.oidc.authorize import with_query
@@ -49,6 +48,7 @@ from federation.oidc.errors import (
 from federation.oidc.provider import OidcProvider
 from federation.oidc.session import Session, end_session
 from federation.oidc.signing import TokenError
+from federation.outbound import Poster
 
 __all__ = [
     "CSRF_FAILED",
@@ -173,7 +173,7 @@ async def end_session_request(
     session: Session | None,
     *,
     confirmed: bool = False,
-    http: httpx.AsyncClient | None = None,
+    http: Poster | None = None,
 ) -> LogoutResult:
     """Act on a validated logout request for the cookie's ``session`` (§2): nothing to end,
     ask first (``confirm``), or end it and tell its RPs (Back-Channel Logout 1.0 §2.5).
