@@ -30,7 +30,7 @@ prove each against raw and TLS servers on loopback):
 :class:`PinnedResolver` makes a connection go to one already-checked address while the URL,
 ``Host`` and TLS server name keep the host name (the back-channel egress guard).
 
-Layer 1 (see :mod:`federation`): imports the standard library and aiohttp only.
+Layer 1 (see :mod:`federation`): imports the standard library, aiohttp and its yarl only.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 MAX_LINE = 8 * 1024
 """Largest status line or field line of an answer."""
@@ -244,7 +245,7 @@ class HttpClient:
         self._resolver = resolver
         self._use_env_proxy = use_env_proxy and resolver is None
         self._session: aiohttp.ClientSession | None = None
-        self._checked: dict[str, tuple[str, str | None]] = {}
+        self._checked: dict[str, tuple[str, str | None, URL]] = {}
         self._closed = False
 
     @property
@@ -283,8 +284,9 @@ class HttpClient:
             max_headers=MAX_FIELDS,
         )
 
-    def _check_url(self, url: str) -> tuple[str, str | None]:
-        """The host (for messages) and the proxy; ``ValueError`` for a URL we never send."""
+    def _check_url(self, url: str) -> tuple[str, str | None, URL]:
+        """The host (for messages), the proxy and the parsed URL (cached per URL: aiohttp
+        then parses nothing); ``ValueError`` for a URL we never send."""
         known = self._checked.get(url)
         if known is not None:
             return known
@@ -299,7 +301,7 @@ class HttpClient:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if not target.isascii() or not target.isprintable() or " " in target:
             raise ValueError("the URL's path and query must be percent-encoded ASCII")
-        found = (host, proxy_for(url) if self._use_env_proxy else None)
+        found = (host, proxy_for(url) if self._use_env_proxy else None, URL(url))
         if len(self._checked) < 256:
             self._checked[url] = found
         return found
@@ -311,7 +313,7 @@ class HttpClient:
         ``Content-Length``, ``User-Agent`` are set here; ``Connection``,
         ``Transfer-Encoding`` and the like may not be given). With ``read_body=False`` only
         the status is read and the connection closed (an endless body costs nothing)."""
-        host, proxy = self._check_url(url)
+        host, proxy, parsed = self._check_url(url)
         check_request_fields(headers)
         if self._closed:
             raise ConnectFailed("the HTTP client is closed")
@@ -319,7 +321,7 @@ class HttpClient:
             self._session = self._open()
         try:
             async with asyncio.timeout(self.total_timeout):
-                return await self._exchange(url, body, headers, proxy, read_body)
+                return await self._exchange(parsed, body, headers, proxy, read_body)
         except aiohttp.ConnectionTimeoutError as exc:  # before TimeoutError: a subclass
             raise ConnectFailed(f"cannot connect to {host} in time") from exc
         except TimeoutError as exc:
@@ -346,7 +348,7 @@ class HttpClient:
 
     async def _exchange(
         self,
-        url: str,
+        url: URL,
         body: bytes,
         headers: Mapping[str, str],
         proxy: str | None,
