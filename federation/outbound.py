@@ -44,7 +44,7 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -104,6 +104,8 @@ class HttpResponse:
 
     status_code: int
     content: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The answer's fields (multidict, case-insensitive) when the client read them."""
 
     def json(self) -> Any:
         """The body as JSON (``ValueError`` / ``RecursionError`` if it is not)."""
@@ -306,6 +308,12 @@ class HttpClient:
             self._checked[url] = found
         return found
 
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, max_body: int = MAX_BODY
+    ) -> HttpResponse:
+        """GET ``url`` (same rules as :meth:`post`; a body bounded by ``max_body``)."""
+        return await self._request("GET", url, None, headers, True, max_body)
+
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str], *, read_body: bool = True
     ) -> HttpResponse:
@@ -313,6 +321,17 @@ class HttpClient:
         ``Content-Length``, ``User-Agent`` are set here; ``Connection``,
         ``Transfer-Encoding`` and the like may not be given). With ``read_body=False`` only
         the status is read and the connection closed (an endless body costs nothing)."""
+        return await self._request("POST", url, body, headers, read_body, MAX_BODY)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        read_body: bool,
+        max_body: int,
+    ) -> HttpResponse:
         host, proxy, parsed = self._check_url(url)
         check_request_fields(headers)
         if self._closed:
@@ -321,7 +340,9 @@ class HttpClient:
             self._session = self._open()
         try:
             async with asyncio.timeout(self.total_timeout):
-                return await self._exchange(parsed, body, headers, proxy, read_body)
+                return await self._exchange(
+                    method, parsed, body, headers, proxy, read_body, max_body
+                )
         except aiohttp.ConnectionTimeoutError as exc:  # before TimeoutError: a subclass
             raise ConnectFailed(f"cannot connect to {host} in time") from exc
         except TimeoutError as exc:
@@ -348,15 +369,17 @@ class HttpClient:
 
     async def _exchange(
         self,
+        method: str,
         url: URL,
-        body: bytes,
+        body: bytes | None,
         headers: Mapping[str, str],
         proxy: str | None,
         read_body: bool,
+        max_body: int,
     ) -> HttpResponse:
         assert self._session is not None
-        async with self._session.post(
-            url, data=body, headers=headers, allow_redirects=False, proxy=proxy
+        async with self._session.request(
+            method, url, data=body, headers=headers, allow_redirects=False, proxy=proxy
         ) as response:
             status = response.status
             try:
@@ -368,18 +391,18 @@ class HttpClient:
                 response.close()
                 return HttpResponse(status, b"")
             length = response.content_length
-            if length is not None and length > MAX_BODY:
+            if length is not None and length > max_body:
                 response.close()
                 raise ResponseTooLarge(f"body of {length} bytes beyond the body limit")
             parts: list[bytes] = []
             size = 0
             async for piece in response.content.iter_any():
                 size += len(piece)
-                if size > MAX_BODY:
+                if size > max_body:
                     response.close()
                     raise ResponseTooLarge("body beyond the body limit")
                 parts.append(piece)
-        return HttpResponse(status, b"".join(parts))
+        return HttpResponse(status, b"".join(parts), response.headers)
 
 
 def _check_head(response: aiohttp.ClientResponse) -> None:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-
-import httpx
+from urllib.parse import urlsplit
 
 from federation.oidc.backchannel import EgressRefused, destination
 from federation.oidc.config import OidcConfig
+from federation.outbound import HttpClient, HttpFailure, PinnedResolver, ResponseTooLarge
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.I)
 
@@ -53,49 +53,36 @@ def max_age(cache_control: str | None) -> int | None:
 
 
 async def fetch(uri: str, config: OidcConfig, *, accept: str) -> Fetched:
-    """GET ``uri`` through the egress guard (see the module docstring)."""
+    """GET ``uri`` through the egress guard (see the module docstring), with the product's
+    HTTP client (:mod:`federation.outbound`): a pinned target through a resolver that
+    answers only the checked address, no environment proxy for it."""
+    timeout = config.client_fetch_timeout
     try:
-        async with asyncio.timeout(config.client_fetch_timeout):
+        async with asyncio.timeout(timeout):
             target = await destination(
                 uri, allow_private=config.client_fetch_allow_private_networks
             )
-            async with httpx.AsyncClient(
-                timeout=config.client_fetch_timeout,
-                follow_redirects=False,
-                trust_env=not target.pinned,
-            ) as http:
-                request = http.build_request(
-                    "GET",
-                    target.url,
-                    headers={**target.headers, "Accept": accept},
-                    extensions=target.extensions,
+            resolver = None
+            if target.address is not None:
+                resolver = PinnedResolver(urlsplit(uri).hostname or "", target.address)
+            http = HttpClient(
+                connect_timeout=timeout, read_timeout=timeout, allow_http=True, resolver=resolver
+            )
+            try:
+                response = await http.get(
+                    target.url, {"Accept": accept}, max_body=config.client_fetch_max_bytes
                 )
-                response = await http.send(request, stream=True, follow_redirects=False)
-                try:
-                    if response.status_code != 200:
-                        raise FetchError(f"answered {response.status_code}")
-                    body = await _bounded(response, config.client_fetch_max_bytes)
-                finally:
-                    await response.aclose()
+            finally:
+                await http.aclose()
     except EgressRefused as exc:
         raise FetchError(exc.reason) from exc
     except TimeoutError as exc:
         raise FetchError("timed out") from exc
-    except (httpx.HTTPError, OSError) as exc:
+    except ResponseTooLarge as exc:
+        raise FetchError("too large") from exc
+    except (HttpFailure, ValueError, OSError) as exc:
         raise FetchError(type(exc).__name__) from exc
+    if response.status_code != 200:
+        raise FetchError(f"answered {response.status_code}")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return Fetched(body, content_type, max_age(response.headers.get("cache-control")))
-
-
-async def _bounded(response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise FetchError("too large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise FetchError("too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return Fetched(response.content, content_type, max_age(response.headers.get("cache-control")))
