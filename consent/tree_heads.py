@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from consent.merkle import consistency_proof
 from consent.signing import JwsSigner
 from consent.translog import GENESIS, TransparencyLog
 from federation.crypto.sm3 import sm3
+from federation.outbound import HttpClient, HttpFailure
 from federation.storage.keys import Keys
 
 log = logging.getLogger("idbridge.consent.tree_heads")
@@ -186,14 +185,17 @@ class TreeHeads:
     async def _send_logged(self, url: str, jws: str, payload: dict[str, Any]) -> None:
         try:
             await self.send(url, jws, payload)
-        except (httpx.HTTPError, WitnessRefused, ValueError) as exc:
+        except (HttpFailure, WitnessRefused, ValueError) as exc:
             log.warning("witness %s did not co-sign head n=%s: %s", url, payload["n"], exc)
 
     async def send(self, url: str, jws: str, payload: dict[str, Any]) -> str:
         """Offer a head to one witness with consistency proofs from the head it last saw;
         store and file its co-signature. Raises :class:`WitnessRefused`."""
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            seen = (await client.get(f"{url}/v1/head")).json()
+        client = HttpClient(
+            connect_timeout=self.timeout, read_timeout=self.timeout, allow_http=True
+        )
+        try:
+            seen = (await client.get(f"{url}/v1/head", {"Accept": "application/json"})).json()
             seen_sizes = [s["size"] for s in seen.get("shards") or []]
             proofs = []
             for shard, head in enumerate(payload["shards"]):
@@ -203,7 +205,12 @@ class TreeHeads:
                     continue
                 leaves = await self.log.leaves(shard, head["size"])
                 proofs.append([p.hex() for p in consistency_proof(leaves, old, head["size"])])
-            reply = await client.post(f"{url}/v1/cosign", json={"sth": jws, "proofs": proofs})
+            request = json.dumps({"sth": jws, "proofs": proofs}).encode()
+            reply = await client.post(
+                f"{url}/v1/cosign", request, {"Content-Type": "application/json"}
+            )
+        finally:
+            await client.aclose()
         body = reply.json()
         if reply.status_code != 200:
             raise WitnessRefused(str(body.get("error_description") or body))

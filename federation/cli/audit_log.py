@@ -160,13 +160,13 @@ def run_verify_log(
     """Verify the log, print the report (as ``verify-log`` does); return whether it is ok."""
 
     async def run() -> Any:
-        import httpx
+        import httpx2
 
         witnessed = []
         for url in witnesses:
             try:
-                seen = httpx.get(f"{url.rstrip('/')}/v1/head", timeout=10).json()
-            except (httpx.HTTPError, ValueError) as exc:
+                seen = httpx2.get(f"{url.rstrip('/')}/v1/head", timeout=10).json()
+            except (httpx2.HTTPError, ValueError) as exc:
                 raise click.UsageError(f"witness {url}: {exc}") from exc
             if seen.get("sth"):
                 witnessed.append((url, str(seen["sth"])))
