@@ -55,7 +55,17 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loadgen import Client, Stats, children, cmdline, cpu_seconds, report, rss_mb, self_cpu
+from bench.loadgen import (
+    Client,
+    Stats,
+    children,
+    cmdline,
+    cpu_seconds,
+    percentile,
+    report,
+    rss_mb,
+    self_cpu,
+)
 from federation.demo.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from federation.demo.stack import DemoStack, free_port_block
 from mappings.validators import hkid_check_digit
@@ -361,6 +371,8 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
             print(f"  (persona {name} skipped: {exc})")
     seconds, conc = args.seconds, args.concurrency
     results: dict[str, float] = {}
+    bridge_ms: dict[str, float] = {}  # bridge CPU ms per operation, per run
+    step_p99: dict[str, dict[str, float]] = {}
 
     async def measure(
         label: str,
@@ -377,7 +389,11 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
         wall = await drive(op, count, seconds, concurrency, rate, stats)
         for spy in spies:
             spy.wait()
-        results[label] = report(label, stats, wall, meter.delta(), meter.rss(), steps)
+        cpu = meter.delta()
+        results[label] = report(label, stats, wall, cpu, meter.rss(), steps)
+        if stats.ops:
+            bridge_ms[label] = cpu["bridge"] * 1000 / len(stats.ops)
+        step_p99[label] = {k: percentile(v, 99) * 1000 for k, v in stats.steps.items()}
         return results[label]
 
     async def healthz(_: int) -> None:
@@ -441,7 +457,37 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
             if rate and "baseline" not in label
         )
     )
+    summary(results, bridge_ms, step_p99)
     http.close()
+
+
+def summary(
+    results: dict[str, float], bridge_ms: dict[str, float], step_p99: dict[str, dict[str, float]]
+) -> None:
+    """The issue-12 figures of this one run: ratios to ``/healthz`` measured alongside."""
+    base_label = "baseline GET /healthz"
+    base_rate, base_cpu = results.get(base_label), bridge_ms.get(base_label)
+    print("  summary (one run, ratios to /healthz of the same run):")
+    for label in results:
+        remembered = label.startswith("full logins, remembered consent") and "paced" not in label
+        if remembered and base_cpu and label in bridge_ms:
+            print(
+                f"    bridge CPU per remembered login {bridge_ms[label]:.2f} ms = "
+                f"{bridge_ms[label] / base_cpu:.0f}x /healthz CPU ({base_cpu:.3f} ms; "
+                "target <= 40x)"
+            )
+        if label.startswith("code→token") and base_rate:
+            print(
+                f"    code→token {results[label]:,.0f}/s = {results[label] / base_rate:.3f}x "
+                f"/healthz/s ({base_rate:,.0f}/s; target >= 0.25)"
+            )
+        if "paced" in label and step_p99.get(label):
+            worst = max(step_p99[label].values())
+            print(
+                "    bridge steps p99 at half load: "
+                + "; ".join(f"{k} {v:.1f} ms" for k, v in step_p99[label].items())
+                + f" (worst {worst:.1f} ms; target < 50 ms)"
+            )
 
 
 def main() -> None:

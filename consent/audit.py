@@ -27,7 +27,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -35,6 +35,9 @@ from consent.records import canonical_json
 from consent.signing import JwsSigner
 from federation.crypto.sm3 import sm3
 from federation.storage.keys import Keys
+
+if TYPE_CHECKING:
+    from consent.translog import TransparencyLog
 
 log = logging.getLogger("idbridge.consent.audit")
 
@@ -55,6 +58,7 @@ class Action(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     CONSENT_RECONSENTED = "consent.reconsented"
     GRANTS_REVOKE_FAILED = "consent.grant_revocation_failed"
+    CLIENT_OFFBOARDED = "client.offboarded"
     OPERATOR_LOGIN = "operator.login"
     OPERATOR_LOGIN_FAILED = "operator.login_failed"
     OPERATOR_LOGOUT = "operator.logout"
@@ -172,8 +176,10 @@ class AuditChain:
         wait_replicas: int = 0,
         wait_timeout_ms: int = 1000,
         max_attempts: int = 200,
+        log: TransparencyLog | None = None,
     ) -> None:
         self.redis = redis
+        self.log = log
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.checkpoint_seconds = checkpoint_seconds
@@ -193,10 +199,19 @@ class AuditChain:
         writes: tuple[Write, ...] | list[Write] = (),
         guards: tuple[Guard, ...] | list[Guard] = (),
         index_keys: tuple[str, ...] | list[str] = (),
+        shard_key: str | None = None,
     ) -> Appended:
         """Atomically check ``guards``, apply ``writes``, append ``event`` and RPUSH its
         stream id onto each of ``index_keys``. Returns once Redis has acknowledged (and,
-        if configured, ``wait_replicas`` replicas have). Raises :class:`GuardFailed`."""
+        if configured, ``wait_replicas`` replicas have). Raises :class:`GuardFailed`.
+        With a transparency ``log`` the event becomes a leaf of the shard of
+        ``shard_key`` (the subject; ``consent.translog``) instead of a chain entry."""
+        if self.log is not None:
+            appended = await self.log.append(
+                event, writes=writes, guards=guards, index_keys=index_keys, shard_key=shard_key
+            )
+            await self._wait_for_replicas()
+            return appended
         appended = await self._append_once(event, writes, guards, index_keys)
         await self._wait_for_replicas()
         await self._maybe_checkpoint(appended)
@@ -294,6 +309,8 @@ class AuditChain:
 
     async def events_for(self, index_key: str, limit: int = 500) -> list[dict[str, Any]]:
         """The entries whose stream ids were pushed onto ``index_key``, oldest first."""
+        if self.log is not None:
+            return await self.log.events_for(index_key, limit)
         ids = await self.redis.lrange(index_key, 0, limit - 1)
         out: list[dict[str, Any]] = []
         for stream_id in ids:

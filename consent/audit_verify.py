@@ -61,6 +61,8 @@ class ChainReport:
     last_checkpoint_seq: int | None
     signatures_checked: bool
     problem: Problem | None
+    log: dict[str, Any] | None = None
+    """The transparency log's status (``consent.translog_verify.log_status``), if any."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

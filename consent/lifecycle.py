@@ -142,6 +142,36 @@ class ConsentLifecycle:
         await self._propagate(revoked, reason)
         return revoked
 
+    async def offboard_client(
+        self, client_id: str, *, actor: str, reason: str
+    ) -> list[ConsentRecord]:
+        """A relying party leaves (it deleted its registration, RFC 7592 §2.3): every active
+        consent given to it is revoked (each a ``consent.revoked`` entry), the grants behind
+        them end with a back-channel logout, and the offboarding is audited
+        (``client.offboarded``)."""
+        subjects: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = await self.store.list_by_client(client_id, cursor, 200)
+            subjects.update(r.subject for r in page.items if r.status == "active")
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        revoked: list[ConsentRecord] = []
+        for subject in sorted(subjects):
+            revoked += await self.store.revoke_for_client(
+                subject, client_id, by=actor, reason=reason
+            )
+        await self.chain.append(
+            Event(
+                actor,
+                Action.CLIENT_OFFBOARDED,
+                {"client_id": client_id, "consents": str(len(revoked))},
+            )
+        )
+        await self._propagate(revoked, reason)
+        return revoked
+
     async def expire_due(self, now: int | None = None) -> list[ConsentRecord]:
         """Expire consents past their client's remember period and end their grants."""
         expired = await self.store.expire_due(int(self.clock()) if now is None else now)

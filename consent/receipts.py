@@ -50,8 +50,11 @@ def build_receipt(
     controller: BridgeController | None = None,
     sensitive_claims: frozenset[str] = SENSITIVE_CLAIMS,
     now: int | None = None,
+    audit_log: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The receipt for ``record`` in the record's language, as a JSON-ready dict."""
+    """The receipt for ``record`` in the record's language, as a JSON-ready dict; with
+    ``audit_log`` (``consent.log_evidence.evidence``) it names the event's leaf in the
+    transparency log and the tree head covering it, as ``auditLog``."""
     controller = controller or BridgeController()
     lang = record.language
     recipient = record.client_name.get(lang)
@@ -75,7 +78,7 @@ def build_receipt(
         }
         for i, p in enumerate(record.purposes)
     ]
-    return {
+    receipt = {
         "iss": issuer,
         "iat": int(time.time()) if now is None else now,
         "version": KANTARA_VERSION,
@@ -112,6 +115,9 @@ def build_receipt(
         "status": record.status.value,
         "pipl": _pipl_art39(record),
     }
+    if audit_log is not None:
+        receipt["auditLog"] = audit_log
+    return receipt
 
 
 def _pipl_art39(record: ConsentRecord) -> dict[str, Any]:

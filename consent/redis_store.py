@@ -103,6 +103,7 @@ class RedisConsentStore:
                     writes=[*writes, *extra],
                     guards=guards,
                     index_keys=index,
+                    shard_key=record.subject,
                 )
             except GuardFailed as failed:
                 if failed.index == 0:  # already stored: a retry after an unknown outcome
@@ -163,6 +164,7 @@ class RedisConsentStore:
                 writes=self._end_writes(record.id, status, now, by, reason),
                 guards=[Guard(Keys.consent(record.id), "status", Status.ACTIVE.value)],
                 index_keys=[Keys.consent_events(record.id)],
+                shard_key=record.subject,
             )
         except GuardFailed as exc:
             raise ConsentConflict(f"consent {record.id} is no longer active") from exc
@@ -172,7 +174,7 @@ class RedisConsentStore:
 
     async def record_denial(self, subject: str, client_id: str, actor: str) -> str:
         appended = await self.chain.append(
-            Event(actor, Action.CONSENT_DENIED, {"client_id": client_id})
+            Event(actor, Action.CONSENT_DENIED, {"client_id": client_id}), shard_key=subject
         )
         return appended.stream_id
 

@@ -10,6 +10,7 @@ distinct labels, one for the attribute value digests in consent records and one 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis.asyncio as aioredis
 
@@ -20,6 +21,8 @@ from consent.operator.sessions import OperatorSessions
 from consent.operator.stats import ActivityCounters
 from consent.redis_store import RedisConsentStore
 from consent.signing import JwsSigner, JwsVerifier
+from consent.translog import TransparencyLog
+from consent.tree_heads import TreeHeads
 from federation.crypto.sm3 import hmac_sm3
 
 _DIGEST_LABEL = b"idbridge/consent/value-digest/v1"
@@ -77,14 +80,34 @@ def build_consent_services(
     checkpoint_every: int = 100,
     checkpoint_seconds: float = 300.0,
     wait_replicas: int = 0,
+    log_shards: int = 0,
+    heads_file: str | None = None,
+    witnesses: tuple[str, ...] = (),
 ) -> ConsentServices:
-    """Wire the chain, store, lifecycle and operator accounts on one Redis client."""
+    """Wire the chain, store, lifecycle and operator accounts on one Redis client. With
+    ``log_shards`` > 0 and a signer, events go to the transparency log (issue 15), its
+    tree heads to ``heads_file`` and ``witnesses`` every ``checkpoint_every`` entries or
+    ``checkpoint_seconds`` seconds."""
+    log = None
+    if log_shards > 0:
+        if signer is None or not heads_file:
+            raise ValueError("the transparency log needs a signer and a heads file")
+        log = TransparencyLog(redis, shards=log_shards)
+        TreeHeads(
+            log,
+            signer,
+            Path(heads_file),
+            every=checkpoint_every,
+            seconds=checkpoint_seconds,
+            witnesses=witnesses,
+        )
     chain = AuditChain(
         redis,
         signer,
         checkpoint_every=checkpoint_every,
         checkpoint_seconds=checkpoint_seconds,
         wait_replicas=wait_replicas,
+        log=log,
     )
     store = RedisConsentStore(redis, chain, pii_key=pii_key)
     accounts = OperatorAccounts(redis, operator_seal_key(pii_key))

@@ -13,6 +13,7 @@ Layering, bottom to top (a module may import only its own layer and those below)
 1. ``federation.crypto``, ``federation.identity``, ``federation.settings``,
    ``federation.storage``, ``federation.logs``, ``federation.untrusted`` (the one reader of
    JSON a caller sent), ``federation.web`` (request ids, security headers),
+   ``federation.outbound`` (the one HTTP client for outgoing calls, aiohttp),
    ``federation.pages`` (templates, catalogues, locale, CSRF) and ``federation.ratelimit``
    (Redis counters, the caller's address)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)

@@ -89,6 +89,27 @@ class Settings(BaseSettings):
         le=86400,
         description="Operator console: sign out this long after signing in, seconds.",
     )
+    audit_log_shards: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="Shards of the consent transparency log (consent/translog.py); 0 keeps "
+        "the single audit chain.",
+    )
+    audit_heads_file: str | None = Field(
+        None,
+        description="Append-only file (fsynced) of signed tree heads, outside Redis; "
+        "required with audit_log_shards.",
+    )
+    audit_head_every: int = Field(
+        100, ge=1, description="Sign a tree head after this many log entries at most."
+    )
+    audit_head_seconds: float = Field(
+        300.0, gt=0, description="Sign a tree head after this many seconds at most."
+    )
+    audit_witnesses: str = Field(
+        "", description="Comma-separated base URLs of witnesses (idbridge audit witness)."
+    )
     rate_limit_enabled: bool = Field(
         True, description="Rate limits in Redis (federation/ratelimit.py); false turns them off."
     )

@@ -22,24 +22,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from connectors.base import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from connectors.iamsmart import crypto
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.config import IAMSmartConfig
 from connectors.iamsmart.errors import DEFAULT_CODES_FILE, SUCCESS, load_codes
-from connectors.iamsmart.http11 import (
+from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
+from federation import untrusted
+from federation.outbound import (
     ConnectFailed,
+    HttpClient,
     HttpResponse,
-    HttpxPoster,
     Poster,
     ResponseFailed,
     TlsFailed,
-    open_poster,
 )
-from connectors.iamsmart.signing import PROCESS_CLOCK, signed_headers
-from federation import untrusted
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
@@ -69,20 +66,17 @@ class TokenResult:
 
 class IAMSmartClient:
     """One client per registration; share it between requests (it holds the HTTP pool:
-    :mod:`connectors.iamsmart.http11`, or the ``httpx.AsyncClient`` given)."""
+    :class:`federation.outbound.HttpClient`, or the poster given)."""
 
     def __init__(
         self,
         config: IAMSmartConfig,
         *,
-        http: httpx.AsyncClient | Poster | None = None,
+        http: Poster | None = None,
         cek: CekCache,
     ) -> None:
         self.config = config
-        if isinstance(http, httpx.AsyncClient):
-            http = HttpxPoster(http)
-        self._http: Poster = http or open_poster(
-            config.api_base_url,
+        self._http: Poster = http or HttpClient(
             connect_timeout=config.connect_timeout_seconds,
             read_timeout=config.read_timeout_seconds,
             ca_file=config.ca_file,

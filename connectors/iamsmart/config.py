@@ -18,7 +18,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.iamsmart.crypto import RsaPadding, load_private_key
-from connectors.iamsmart.http11 import is_loopback_host
+from federation.outbound import is_loopback_host
 
 Language = Literal["en-US", "zh-HK", "zh-CN"]
 ResultCorrelation = Literal["business_id", "business_id_or_state", "insecure_txid"]

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import redis.asyncio as aioredis
 
 from connectors.base import (
@@ -40,7 +39,6 @@ from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.client import EME_REQUEST, GET_QR, PROFILE_REQUEST, IAMSmartClient
 from connectors.iamsmart.config import IAMSmartConfig, Language
 from connectors.iamsmart.errors import SUCCESS
-from connectors.iamsmart.http11 import Poster
 from connectors.iamsmart.results import (
     Binding,
     BindingStore,
@@ -52,6 +50,7 @@ from connectors.iamsmart.results import (
 from connectors.iamsmart.sources import is_mobile, source_for_user_agent
 from federation import untrusted
 from federation.identity import Assurance, Attr, IdentityRecord
+from federation.outbound import Poster
 
 log = logging.getLogger("idbridge.connectors.iamsmart")
 
@@ -87,7 +86,7 @@ class IAMSmartConnector:
         config: IAMSmartConfig,
         *,
         redis: aioredis.Redis | None = None,
-        http: httpx.AsyncClient | Poster | None = None,
+        http: Poster | None = None,
     ) -> None:
         self.config = config
         self.id = config.id

@@ -104,3 +104,8 @@ class AuditStatus(BaseModel):
     last_checkpoint_seq: int | None
     signatures_checked: bool
     problem: str | None = Field(description="The first bad entry, named, or null.")
+    log: dict[str, Any] | None = Field(
+        None,
+        description="The transparency log (issue 15): ok, entries, shard_sizes, heads, "
+        "problem (named), last_head {n, ts, sth}, witnesses [{url, n, ts}]; null without it.",
+    )

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from consent.audit import Action, Event
-from consent.audit_verify import ChainReport, verify_chain
+from consent.audit_verify import ChainReport, Problem, verify_chain
 from consent.operator import export
 from consent.operator.accounts import USERNAME, Operator
 from consent.operator.errors import OperatorError, actor_of
@@ -28,6 +28,7 @@ from consent.records import ConsentRecord, canonical_json
 from consent.services import ConsentServices
 from consent.signing import SignatureError
 from consent.store import ConsentNotFound, ConsentQuery, Page
+from consent.translog_verify import log_status
 from federation.crypto.sm3 import sm3
 
 CONSENT_ID = re.compile(r"^cns_[A-Za-z0-9_-]{16,64}$")
@@ -259,6 +260,13 @@ class OperatorService(AdminOperations):
         """Verify the whole chain now (hashes, links, checkpoint signatures)."""
         await self.require(session, Permission.AUDIT_STATUS)
         report = await verify_chain(self.s.chain.redis, self.s.verifier)
+        log = self.s.chain.log
+        if log is not None and self.s.verifier is not None:
+            status = await log_status(log, self.s.verifier)
+            report = replace(report, ok=report.ok and bool(status["ok"]), log=status)
+            if report.problem is None and status.get("problem"):  # named where views look
+                reason = f"transparency log: {status['problem']}"
+                report = replace(report, problem=Problem(None, None, reason))
         problem = report.problem.describe() if report.problem else None
         await self.s.counters.record_verification(report.ok, report.last_seq, problem)
         await self.s.chain.append(

@@ -74,11 +74,34 @@ def audit() -> None:
 )
 @click.option("--skip-signatures", is_flag=True, help="Check hashes only, not checkpoints.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--shards",
+    envvar="IDBRIDGE_AUDIT_LOG_SHARDS",
+    type=int,
+    default=0,
+    help="With the transparency log on (> 0), also check it (as verify-log does).",
+)
+@click.option(
+    "--heads",
+    "heads_file",
+    envvar="IDBRIDGE_AUDIT_HEADS_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The log's signed tree heads file (default: $IDBRIDGE_AUDIT_HEADS_FILE).",
+)
 def verify(
-    redis_url: str, jwks: Path | None, keys: tuple[Path, ...], skip_signatures: bool, as_json: bool
+    redis_url: str,
+    jwks: Path | None,
+    keys: tuple[Path, ...],
+    skip_signatures: bool,
+    as_json: bool,
+    shards: int,
+    heads_file: Path | None,
 ) -> None:
-    """Check every entry and checkpoint; name the first bad entry (exit 1)."""
+    """Check every entry and checkpoint; name the first bad entry (exit 1). With the
+    transparency log configured, check it against the external tree heads too."""
     verifier = _verifier(jwks, keys, skip_signatures)
+    if shards > 0 and (heads_file is None or verifier is None):
+        raise click.UsageError("checking the log needs --heads and a key (--jwks or --key)")
     report = asyncio.run(_verify(redis_url, verifier))
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True))
@@ -91,7 +114,17 @@ def verify(
     else:
         assert report.problem is not None
         click.echo(f"audit chain BROKEN at {report.problem.describe()}", err=True)
-    sys.exit(0 if report.ok else 1)
+    ok = report.ok
+    if shards > 0 and heads_file is not None and verifier is not None:
+        import os
+
+        from federation.cli.audit_log import run_verify_log
+
+        every = int(os.environ.get("IDBRIDGE_AUDIT_HEAD_EVERY", "100"))
+        seconds = float(os.environ.get("IDBRIDGE_AUDIT_HEAD_SECONDS", "300"))
+        log_ok = run_verify_log(redis_url, shards, heads_file, verifier, every, seconds)
+        ok = ok and log_ok
+    sys.exit(0 if ok else 1)
 
 
 async def _export(url: str, out: Any) -> int:
@@ -115,3 +148,9 @@ def export(redis_url: str, out: Path | None) -> None:
         with out.open("w", encoding="utf-8") as handle:
             count = asyncio.run(_export(redis_url, handle))
     click.echo(f"exported {count} entries", err=True)
+
+
+# The transparency log's commands (verify-log, prove, consistency, witness) join the group.
+from federation.cli import audit_log as _audit_log  # noqa: E402
+
+__all__ = ["_audit_log", "audit"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
+import httpx2
 
 from federation.crypto.jose import InvalidJWS, decode_jwt, encode_jwt, import_jwks
 from federation.crypto.keyset import ManagedKey
@@ -56,11 +56,11 @@ def sign(key_file: str, claims: str | None, kid: str | None, lifetime: int) -> N
 def _load_jwks(source: str) -> dict[str, Any]:
     try:
         if source.startswith(("https://", "http://")):
-            response = httpx.get(source, timeout=FETCH_TIMEOUT, follow_redirects=False)
+            response = httpx2.get(source, timeout=FETCH_TIMEOUT, follow_redirects=False)
             response.raise_for_status()
             return response.json()
         return json.loads(Path(source).read_text(encoding="utf-8"))
-    except (httpx.HTTPError, OSError, ValueError) as exc:
+    except (httpx2.HTTPError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot read JWKS from {source}: {exc}") from None
 
 

@@ -12,6 +12,8 @@ Owns ``federation/journey/**``:
 - ``consent_step`` — mapping, remembered consent, the consent page and its form;
 - ``finish`` — the grant, the bridge session and the authorization code;
 - ``failures`` — the person's trilingual page and the RP's error for every failure;
+- ``acr`` — the one rule for requested assurance (OIDC ``acr``, later SAML
+  ``RequestedAuthnContext``); ``acr_oidc`` — its use for an OIDC journey;
 - ``sso`` — the sealed identity kept in the bridge session for ``prompt=none``;
 - ``bindings`` — the consent layer's ``GrantRevoker`` and the OIDC ``ConsentChecker``;
 - ``router`` — the thin FastAPI adapter.

@@ -1,4 +1,4 @@
-"""The two hooks that join consent and OIDC (DESIGN §5), wired by the app factory:
+"""The hooks that join consent and OIDC (DESIGN §5), wired by the app factory:
 
 - :class:`OidcGrantRevoker` implements ``consent.lifecycle.GrantRevoker``: a withdrawn,
   revoked or expired consent revokes the RP's tokens for that person
@@ -8,7 +8,10 @@
   :mod:`federation.oidc.backchannel` (Back-Channel Logout 1.0 §2.5);
 - :class:`StoreConsentChecker` implements ``federation.oidc.provider.ConsentChecker``:
   tokens whose consent is no longer active fail at ``/userinfo``, refresh and
-  introspection.
+  introspection;
+- :class:`LifecycleOffboarding` implements ``federation.oidc.provider.ClientOffboarding``:
+  a client that deletes its registration (RFC 7592) is offboarded by
+  ``ConsentLifecycle.offboard_client`` (consents end, audited; tokens revoked; logout).
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import logging
 import time
 from collections.abc import Callable
 
-import httpx
 import redis.asyncio as aioredis
 
+from consent.lifecycle import ConsentLifecycle
 from consent.store import ConsentNotFound, ConsentStore
 from federation.oidc.backchannel import send_backchannel_logouts
 from federation.oidc.provider import OidcProvider
 from federation.oidc.seam import revoke_grants_for
+from federation.outbound import Poster
 
 log = logging.getLogger("idbridge.journey.bindings")
 
@@ -35,7 +39,7 @@ class OidcGrantRevoker:
         self,
         provider: OidcProvider,
         redis: aioredis.Redis,
-        http: httpx.AsyncClient | None = None,
+        http: Poster | None = None,
     ) -> None:
         self.provider = provider
         self.redis = redis
@@ -74,3 +78,16 @@ class StoreConsentChecker:
         except ConsentNotFound:
             return False
         return record.is_valid_at(int(self.clock()))
+
+
+class LifecycleOffboarding:
+    """``ClientOffboarding`` over the consent lifecycle (the actor is the client itself)."""
+
+    def __init__(self, lifecycle: ConsentLifecycle) -> None:
+        self.lifecycle = lifecycle
+
+    async def offboard(self, redis: aioredis.Redis, client_id: str, *, reason: str) -> int:
+        ended = await self.lifecycle.offboard_client(
+            client_id, actor=f"client:{client_id}", reason=reason
+        )
+        return len(ended)

@@ -38,6 +38,7 @@ from federation.journey.sso import bridge_subject, keep_identity
 from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import Grant
+from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import consent_decision
 from federation.pages import (
     CROSS_BOUNDARY_YES,
@@ -117,7 +118,7 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
     if record.sid:
         await keep_identity(journey.redis, journey.sealer, record.sid, identity)
     if client.client_id in journey.first_party_clients:  # nothing leaves the bridge
-        return await issue_code(journey, record, first_party_grant(record, person))
+        return await issue_code(journey, request, record, first_party_grant(record, person))
     profile = journey.profiles.for_client(client)
     wanted = release_request(record)
     fields = profile.user_supplied(wanted)
@@ -135,13 +136,15 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
         decision = consent_decision(record.authz, remembered is not None)
     except RedirectableError as exc:
         await journey.store.end(record)
-        return RedirectResponse(error_redirect(record.authz, exc.error, exc.description), 303)
+        url = error_redirect(record.authz, exc.error, exc.description)
+        return authorization_response(journey.pages, request, record.authz, url)
     if decision == "skip" and remembered is not None:
         kept = release.without(
             [c for c in release.optional_claims if c not in remembered.attribute_names]
         )
         log.info("remembered consent", extra={"fields": {"client_id": client.client_id}})
-        return await issue_code(journey, record, build_grant(record, kept, person, remembered.id))
+        grant = build_grant(record, kept, person, remembered.id)
+        return await issue_code(journey, request, record, grant)
     await journey.store.update(record, stage="consent")
     return RedirectResponse(CONSENT_PATH, status_code=303)  # a page that survives a reload
 
@@ -298,4 +301,4 @@ async def finish(journey: Journey, request: Request, record: JourneyRecord) -> R
     """ "Continue to the service": issue the code for the stored grant."""
     if record.stage != "granted" or record.grant is None:
         return failures.expired(journey, request)
-    return await issue_code(journey, record, Grant.from_dict(record.grant))
+    return await issue_code(journey, request, record, Grant.from_dict(record.grant))

@@ -136,4 +136,5 @@ def relying_party_view(client: Client) -> RelyingPartyView:
         hosts=registered_hosts(client),
         self_registered=client.self_registered,
         verified=client.verified and not client.self_registered,
+        shared_identifier=client.subject_type == "public",
     )

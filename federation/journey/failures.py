@@ -15,17 +15,22 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from connectors.base import UpstreamError
+from federation.journey.acr import UNMET_ERROR
 from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
 from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
+    INVALID_REQUEST_OBJECT,
+    MISSING_REDIRECT_URI,
     REQUEST_TOO_LARGE,
     UNAVAILABLE,
+    UNVERIFIABLE_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.oidc.logout import CSRF_FAILED
+from federation.oidc.response_mode import authorization_response
 from federation.pages import ErrorKind, ServiceLink
 
 log = logging.getLogger("idbridge.journey")
@@ -135,6 +140,18 @@ async def count_login(journey: Journey, record: JourneyRecord, outcome: str) -> 
         log.warning("login counter", extra={"fields": {"error": type(exc).__name__}})
 
 
+async def assurance_unmet(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """An essential ``acr`` the person's iAM Smart level does not meet (OIDC Core
+    §5.5.1.1): ``unmet_authentication_requirements`` to the RP, and a page saying that the
+    service needs iAM Smart+ — or, with ``prompt=none``, straight back to the RP."""
+    description = "the essential acr cannot be met"
+    if "none" in record.authz.prompt:
+        await journey.store.end(record)
+        url = error_redirect(record.authz, UNMET_ERROR, description)
+        return authorization_response(journey.pages, request, record.authz, url)
+    return await fail(journey, request, record, ErrorKind.ASSURANCE_UNMET, UNMET_ERROR, description)
+
+
 def expired(journey: Journey, request: Request) -> Response:
     """No journey (expired, unknown, cookie missing or from another browser)."""
     return journey.pages.render_error(
@@ -145,6 +162,9 @@ def expired(journey: Journey, request: Request) -> Response:
 NOT_REDIRECTABLE_PAGES: dict[str, ErrorKind] = {
     INVALID_CLIENT: ErrorKind.INVALID_CLIENT,
     INVALID_REDIRECT_URI: ErrorKind.INVALID_REDIRECT_URI,
+    MISSING_REDIRECT_URI: ErrorKind.MISSING_REDIRECT_URI,
+    UNVERIFIABLE_REDIRECT_URI: ErrorKind.UNVERIFIABLE_REDIRECT_URI,
+    INVALID_REQUEST_OBJECT: ErrorKind.INVALID_REQUEST_OBJECT,
     CSRF_FAILED: ErrorKind.CSRF_FAILED,
     UNAVAILABLE: ErrorKind.SERVER_ERROR,
     REQUEST_TOO_LARGE: ErrorKind.REQUEST_TOO_LARGE,

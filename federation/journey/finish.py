@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
+from federation.journey.acr_oidc import answered_acr
 from federation.journey.context import Journey
 from federation.journey.failures import count_login
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import AMR
 from federation.oidc.models import Grant
+from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import issue_authorization_code
 from mappings import Release
 
@@ -32,7 +35,7 @@ def build_grant(
         bridge_subject=person,
         id_token_claims=_without_sub(release.id_token_claims),
         userinfo_claims=_without_sub(release.userinfo_claims),
-        acr=identity.assurance.value,
+        acr=answered_acr(record) or identity.assurance.value,
         amr=AMR,
         sid=record.sid or None,
         consent_id=consent_id,
@@ -50,7 +53,7 @@ def first_party_grant(record: JourneyRecord, person: str) -> Grant:
         scopes=("openid",),
         auth_time=identity.authenticated_at,
         bridge_subject=person,
-        acr=identity.assurance.value,
+        acr=answered_acr(record) or identity.assurance.value,
         amr=AMR,
         sid=record.sid or None,
     )
@@ -60,8 +63,11 @@ def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k != "sub"}
 
 
-async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> Response:
-    """Issue the code, end the journey (same round trip) and send the browser back."""
+async def issue_code(
+    journey: Journey, request: Request, record: JourneyRecord, grant: Grant
+) -> Response:
+    """Issue the code, end the journey (same round trip) and send the browser back (a
+    redirect, or the form-post page: :mod:`federation.oidc.response_mode`)."""
     url = await issue_authorization_code(
         journey.redis,
         record.authz,
@@ -71,7 +77,7 @@ async def issue_code(journey: Journey, record: JourneyRecord, grant: Grant) -> R
         discard=journey.store.ending(record),
     )
     await count_login(journey, record, "success")
-    response = RedirectResponse(url, status_code=303)
+    response = authorization_response(journey.pages, request, record.authz, url)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"
     )

@@ -12,15 +12,16 @@ into the journey record (and so into the grant and the ID token).
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import identity_of
 from federation.journey.upstream import after_login, go_upstream
-from federation.oidc.authorize import redirect_for
+from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import AuthorizationRequest
+from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import session_decision
 from federation.oidc.session import SESSION_COOKIE, session_from_cookie
 
@@ -45,7 +46,8 @@ async def start_journey(request: Request, authz: AuthorizationRequest) -> Respon
     try:
         decision = session_decision(authz, session, journey.provider.clock())
     except RedirectableError as exc:
-        return RedirectResponse(redirect_for(exc, authz.issuer), status_code=303)
+        url = error_redirect(authz, exc.error, exc.description)
+        return authorization_response(journey.pages, request, authz, url)
     locale = journey.pages.locale_for(request, " ".join(authz.ui_locales) or None)
     user_agent = request.headers.get("user-agent", "")
     record = await journey.store.create(authz, locale=locale, user_agent=user_agent)
@@ -58,13 +60,8 @@ async def start_journey(request: Request, authz: AuthorizationRequest) -> Respon
         )
     elif "none" in authz.prompt:
         await journey.store.end(record)
-        error = RedirectableError(
-            "login_required",
-            "the person is not logged in",
-            redirect_uri=authz.redirect_uri,
-            state=authz.state,
-        )
-        return RedirectResponse(redirect_for(error, authz.issuer), status_code=303)
+        url = error_redirect(authz, "login_required", "the person is not logged in")
+        return authorization_response(journey.pages, request, authz, url)
     else:
         response = await go_upstream(journey, request, record)
     if record.stage != "ended":  # e.g. a remembered consent already sent the code

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from consent import log_evidence
 from consent.receipts import build_receipt, sign_receipt
 from consent.store import ConsentNotFound
 from federation.journey import consent_step, failures, upstream
@@ -45,7 +46,8 @@ async def download_receipt(journey: Journey, request: Request, record: JourneyRe
         consent = await services.store.get(record.consent_id)
     except ConsentNotFound:
         return failures.expired(journey, request)
-    receipt = build_receipt(consent, issuer=services.issuer)
+    evidence = await log_evidence.evidence(services.chain, consent.id)
+    receipt = build_receipt(consent, issuer=services.issuer, audit_log=evidence)
     body: dict[str, object] = {"receipt": receipt}
     if services.signer is not None:
         body["jws"] = sign_receipt(receipt, services.signer)

@@ -27,12 +27,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from connectors.base import AttributeConnector, CallbackConnector, UpstreamError
 from federation.journey import failures
+from federation.journey.acr_oidc import answered_acr
 from federation.journey.consent_step import release_request, to_consent
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import bridge_subject, open_session, set_session_cookie
 from federation.oidc.authorize import error_redirect
 from federation.oidc.http import BodyTooLarge, bounded_body
+from federation.oidc.response_mode import authorization_response
 from federation.pages import ErrorKind, HandoffPage
 
 log = logging.getLogger("idbridge.journey.upstream")
@@ -107,6 +109,8 @@ async def after_login(
     profile = journey.profiles.for_client(record.authz.client)
     wanted = sorted(a.value for a in profile.required_attributes(release_request(record)))
     journey.store.defer(record, wanted=wanted, **fields)
+    if answered_acr(record) is None:  # an essential acr the person cannot meet
+        return await failures.assurance_unmet(journey, request, record)
     return await next_request(journey, request, record)
 
 
@@ -121,7 +125,7 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     if "none" in record.authz.prompt:  # the person would have to approve in the app
         await journey.store.end(record)
         url = error_redirect(record.authz, "login_required", "the person must approve")
-        return RedirectResponse(url, status_code=303)
+        return authorization_response(journey.pages, request, record.authz, url)
     try:
         ask = await connector.start_attribute_request(
             identity,

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -32,7 +31,11 @@ from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
 from federation.journey import failures
-from federation.journey.bindings import OidcGrantRevoker, StoreConsentChecker
+from federation.journey.bindings import (
+    LifecycleOffboarding,
+    OidcGrantRevoker,
+    StoreConsentChecker,
+)
 from federation.journey.context import Journey, ProfileCache
 from federation.journey.record import JourneyStore, Sealer
 from federation.journey.router import journey_router
@@ -42,6 +45,7 @@ from federation.journey.upstreams import connector_config
 from federation.oidc.errors import NonRedirectableError
 from federation.oidc.provider import OidcProvider
 from federation.oidc.router import install
+from federation.outbound import HttpClient
 from federation.pages import Pages, mount_static
 from federation.selfservice import SELF_SERVICE_CLIENT_ID, install_self_service, signed_out_page
 from federation.settings import Settings
@@ -87,7 +91,8 @@ async def start_bridge(app: FastAPI) -> None:
     provider: OidcProvider = app.state.oidc
     redis = app.state.redis
     key = pii_key(settings)
-    http = httpx.AsyncClient(timeout=provider.config.backchannel_timeout)
+    timeout = provider.config.backchannel_timeout
+    http = HttpClient(connect_timeout=timeout, read_timeout=timeout, allow_http=True)
     keyset = getattr(provider.signer, "keyset", None)
     consent = build_consent_services(
         redis,
@@ -96,8 +101,14 @@ async def start_bridge(app: FastAPI) -> None:
         issuer=provider.issuer,
         signer=ConsentSigner(keyset) if keyset is not None else None,
         verifier=JwksVerifier(provider.signer.public_jwks()),
+        checkpoint_every=settings.audit_head_every,
+        checkpoint_seconds=settings.audit_head_seconds,
+        log_shards=settings.audit_log_shards,
+        heads_file=settings.audit_heads_file,
+        witnesses=tuple(w.strip() for w in settings.audit_witnesses.split(",") if w.strip()),
     )
     provider.consent_checker = StoreConsentChecker(consent.store)
+    provider.client_offboarding = LifecycleOffboarding(consent.lifecycle)
     config = app.state.connector_config
     connector = open_connector(config, redis=redis) if config else None
     if connector is None:

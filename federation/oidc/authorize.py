@@ -9,9 +9,10 @@
   ``iss`` at its redirect URI (:func:`error_redirect`).
 
 Code flow only; PKCE S256 required (``plain`` and a missing method are refused); exact
-redirect URI match; request objects are refused with ``request_not_supported`` (only
-pushed ``request_uri`` values are accepted), as the OpenID Foundation test
-*oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported* allows.
+redirect URI match; request objects by value or by a registered ``request_uri``
+(:mod:`federation.oidc.request_object`, RFC 9101) are applied before anything else is
+judged, so their parameters win (OIDC Core §6.3.3); pushed ``request_uri`` values
+(RFC 9126) are taken first.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from urllib.parse import urlencode
 import redis.asyncio as aioredis
 
 from federation import untrusted
-from federation.oidc import par
+from federation.oidc import par, request_object
 from federation.oidc.clients import SCOPES, Client
 from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
+    INVALID_REQUEST_OBJECT,
+    MISSING_REDIRECT_URI,
     NonRedirectableError,
+    OAuthError,
     RedirectableError,
 )
 from federation.oidc.models import AuthorizationRequest
@@ -43,6 +47,9 @@ Fail = Callable[[str, str], RedirectableError]
 """Builds the redirectable error of the request being validated."""
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+RESPONSE_MODES = ("query", "form_post")
+"""OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and Form Post Response Mode;
+``fragment`` is for the implicit and hybrid flows, which are refused."""
 UI_LOCALES = LOCALES
 """Locales the pages are shown in (:mod:`federation.pages.locale`)."""
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -110,16 +117,31 @@ async def validate_authorization_request(
                 "invalid_request_uri", "request_uri is unknown or used", kind=INVALID_REQUEST
             )
         pairs, from_par = stored, True
+    if pushed_by is not None and first_of(pairs, "request_uri")[0]:  # RFC 9126 §2.1
+        raise OAuthError("invalid_request", "request_uri must not be sent in a pushed request")
+    try:
+        pairs = await request_object.resolve(provider, redis, client, pairs) or pairs
+    except request_object.RequestObjectError as exc:
+        raise _object_failure(client, pairs, exc) from exc
     redirect_uri, unique = first_of(pairs, "redirect_uri")
-    if not redirect_uri or not unique or redirect_uri not in client.redirect_uris:
+    if not redirect_uri or not unique:
+        raise NonRedirectableError(
+            "invalid_request", "redirect_uri is missing or repeated", kind=MISSING_REDIRECT_URI
+        )
+    if redirect_uri not in client.redirect_uris:
         raise NonRedirectableError(
             "invalid_request", "redirect_uri is not registered", kind=INVALID_REDIRECT_URI
         )
     state, unique = first_of(pairs, "state")
     state = state if unique and state and len(state) <= MAX_VALUE else None
 
+    mode, _ = first_of(pairs, "response_mode")
+    mode = mode if mode in RESPONSE_MODES else "query"
+
     def fail(error: str, description: str) -> RedirectableError:
-        return RedirectableError(error, description, redirect_uri=redirect_uri, state=state)
+        return RedirectableError(
+            error, description, redirect_uri=redirect_uri, state=state, response_mode=mode
+        )
 
     try:
         params = collect(pairs)
@@ -134,13 +156,20 @@ async def validate_authorization_request(
         )
     ):
         raise fail("invalid_request", "this client must use pushed authorization requests")
-    if "request" in params:
-        raise fail("request_not_supported", "request objects are not supported")
-    if "request_uri" in params and pushed_by is not None:  # RFC 9126 §2.1
-        raise fail("invalid_request", "request_uri must not be sent in a pushed request")
-    if "request_uri" in params:
-        raise fail("request_uri_not_supported", "only pushed request_uri values are supported")
     return _build(provider, client, redirect_uri, state, params, fail)
+
+
+def _object_failure(
+    client: Client, pairs: Sequence[tuple[str, str]], exc: request_object.RequestObjectError
+) -> OAuthError:
+    """A request object that cannot be used: redirected to the query's redirect URI when
+    the client registered it (RFC 9101 §6.3), else the person's page."""
+    redirect_uri, unique = first_of(pairs, "redirect_uri")
+    if redirect_uri and unique and redirect_uri in client.redirect_uris:
+        state, unique = first_of(pairs, "state")
+        state = state if unique and state and len(state) <= MAX_VALUE else None
+        return RedirectableError(exc.error, exc.description, redirect_uri=redirect_uri, state=state)
+    return NonRedirectableError(exc.error, exc.description, kind=INVALID_REQUEST_OBJECT)
 
 
 def _build(
@@ -156,8 +185,9 @@ def _build(
         raise fail("invalid_request", "response_type is required")
     if response_type != "code":
         raise fail("unsupported_response_type", "only response_type=code is supported")
-    if params.get("response_mode", "query") != "query":
-        raise fail("invalid_request", "only response_mode=query is supported")
+    response_mode = params.get("response_mode", "query")
+    if response_mode not in RESPONSE_MODES:
+        raise fail("invalid_request", "response_mode must be query or form_post")
     requested = split_spaces(params.get("scope"))
     if "openid" not in requested:
         raise fail("invalid_scope", "scope must include openid")
@@ -189,6 +219,7 @@ def _build(
         login_hint=params.get("login_hint"),
         id_token_hint_subject=hint_sub,
         id_token_hint_sid=hint_sid,
+        response_mode=response_mode,
     )
 
 

@@ -33,13 +33,19 @@ import logging
 import secrets
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-
-import httpx
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from federation.oidc.addresses import IPAddress, forbidden_address
 from federation.oidc.clients import Client
 from federation.oidc.provider import OidcProvider
+from federation.outbound import (
+    HttpClient,
+    HttpFailure,
+    HttpResponse,
+    PinnedResolver,
+    Poster,
+)
 
 log = logging.getLogger("idbridge.oidc.logout")
 
@@ -79,13 +85,29 @@ class EgressRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where to POST: the URL (a checked address in place of a host name when ``pinned``),
-    and the headers and transport extensions that keep the original name."""
+    """Where to POST: the URL as registered, and when ``pinned`` the checked ``address``
+    its host name must be connected to (the name stays in the URL, hence in ``Host`` and
+    the TLS server name)."""
 
     url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    extensions: dict[str, str] = field(default_factory=dict)
-    pinned: bool = False
+    address: IPAddress | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.address is not None
+
+
+def _host(uri: str) -> tuple[str, str, int]:
+    """Scheme, ASCII host and port of ``uri`` (:class:`EgressRefused` if unusable)."""
+    try:
+        parts = urlsplit(uri)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except (ValueError, UnicodeError) as exc:
+        raise EgressRefused("unusable backchannel_logout_uri") from exc
+    if parts.scheme not in ("https", "http") or not host:
+        raise EgressRefused("unusable backchannel_logout_uri")
+    return parts.scheme, host, port
 
 
 async def destination(uri: str, *, allow_private: bool) -> Destination:
@@ -93,13 +115,7 @@ async def destination(uri: str, *, allow_private: bool) -> Destination:
 
     Raises :class:`EgressRefused` for an unusable URI, a host that does not resolve, or
     (unless ``allow_private``) any non-public address among those it resolves to."""
-    try:
-        url = httpx.URL(uri)
-        host = url.raw_host.decode("ascii")
-    except (httpx.InvalidURL, UnicodeError) as exc:
-        raise EgressRefused("unusable backchannel_logout_uri") from exc
-    if url.scheme not in ("https", "http") or not host:
-        raise EgressRefused("unusable backchannel_logout_uri")
+    _, host, port = _host(uri)
     if allow_private:
         return Destination(uri)
     try:
@@ -110,7 +126,6 @@ async def destination(uri: str, *, allow_private: bool) -> Destination:
         if forbidden_address(literal):
             raise EgressRefused("non-public address")
         return Destination(uri)
-    port = url.port or (443 if url.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
@@ -120,53 +135,38 @@ async def destination(uri: str, *, allow_private: bool) -> Destination:
         raise EgressRefused("host does not resolve")
     if any(forbidden_address(address) for address in addresses):
         raise EgressRefused("host resolves to a non-public address")
-    return pinned(url, addresses[0])
+    return pinned(uri, addresses[0])
 
 
-def pinned(url: httpx.URL, address: IPAddress) -> Destination:
-    """``url`` sent to ``address`` (already checked) while keeping its name: the ``Host``
-    header and, for https, the TLS server name (so the certificate is checked against it)."""
-    host = url.raw_host.decode("ascii")
-    return Destination(
-        str(url.copy_with(host=str(address))),
-        headers={"Host": url.netloc.decode("ascii")},
-        extensions={"sni_hostname": host} if url.scheme == "https" else {},
-        pinned=True,
-    )
+def pinned(uri: str, address: IPAddress) -> Destination:
+    """``uri`` to be sent to ``address`` (already checked) while keeping its name."""
+    return Destination(uri, address)
 
 
 async def post_logout_token(
-    target: Destination, token: str, timeout: float, http: httpx.AsyncClient | None = None
-) -> httpx.Response:
+    target: Destination, token: str, timeout: float, http: Poster | None = None
+) -> HttpResponse:
     """POST ``logout_token`` to ``target`` (§2.5), never following a redirect; a pinned
-    target gets a connection of its own (no pool shared with other names, no proxy).
+    target gets a client of its own whose resolver answers only the checked address (no
+    pool shared with other names, no proxy, no second DNS answer).
 
     Only the status matters (§2.5: 200 or 204 on success), so the RP's answer body is
-    never read: the response comes back closed, and an RP that streams an endless body
-    costs nothing."""
-    data = {"logout_token": token}
-    if http is None or target.pinned:
-        async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=not target.pinned
-        ) as own:
-            return await _status_only(own, target, data, timeout)
-    return await _status_only(http, target, data, timeout)
-
-
-async def _status_only(
-    client: httpx.AsyncClient, target: Destination, data: dict[str, str], timeout: float
-) -> httpx.Response:
-    request = client.build_request(
-        "POST",
-        target.url,
-        data=data,
-        headers=target.headers,
-        extensions=target.extensions,
-        timeout=timeout,
+    never read: the connection is closed after the status, and an RP that streams an
+    endless body costs nothing."""
+    body = urlencode({"logout_token": token}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if http is not None and not target.pinned:
+        return await http.post(target.url, body, headers, read_body=False)
+    resolver = None
+    if target.address is not None:
+        resolver = PinnedResolver(_host(target.url)[1], target.address)
+    own = HttpClient(
+        connect_timeout=timeout, read_timeout=timeout, allow_http=True, resolver=resolver
     )
-    response = await client.send(request, stream=True, follow_redirects=False)
-    await response.aclose()  # the body unread
-    return response
+    try:
+        return await own.post(target.url, body, headers, read_body=False)
+    finally:
+        await own.aclose()
 
 
 async def send_backchannel_logout(
@@ -175,7 +175,7 @@ async def send_backchannel_logout(
     *,
     sub: str | None,
     sid: str | None,
-    http: httpx.AsyncClient | None = None,
+    http: Poster | None = None,
 ) -> bool:
     """POST a logout token to the client's ``backchannel_logout_uri``; True on HTTP 2xx.
 
@@ -200,25 +200,26 @@ async def send_backchannel_logout(
             "back-channel logout not sent", extra={"fields": {**fields, "reason": exc.reason}}
         )
         return False
-    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+    except (HttpFailure, ValueError, TimeoutError, OSError) as exc:
         log.warning(
             "back-channel logout failed",
             extra={"fields": {**fields, "error": type(exc).__name__}},
         )
         return False
-    if not response.is_success:
+    success = 200 <= response.status_code < 300
+    if not success:
         log.warning(
             "back-channel logout refused",
             extra={"fields": {**fields, "status": response.status_code}},
         )
-    return response.is_success
+    return success
 
 
 async def send_backchannel_logouts(
     provider: OidcProvider,
     sends: Iterable[tuple[Client, str | None, str | None]],
     *,
-    http: httpx.AsyncClient | None = None,
+    http: Poster | None = None,
 ) -> tuple[str, ...]:
     """Send one logout token per ``(client, sub, sid)``, all at once (each with its own
     deadline, §2.5); the client ids that acknowledged with 2xx, in the order given.

@@ -2,9 +2,12 @@
 
 - ``client_secret_basic`` (RFC 6749 §2.3.1; id and secret form-urlencoded before Basic);
 - ``client_secret_post`` (RFC 6749 §2.3.1, body parameters);
-- ``private_key_jwt`` (OIDC Core §9, RFC 7523 §2.2, §3): a JWT signed with the client's
-  registered key and algorithm only (``SM2SM3`` or ``ES256``; ``none``, HMAC and any other
-  alg fail before a key is used), ``iss`` = ``sub`` = client id, ``aud`` exactly the
+- ``private_key_jwt`` (OIDC Core §9, RFC 7523 §2.2, §3): a JWT signed with a key of the
+  client's registered ``jwks`` or ``jwks_uri`` set (:mod:`federation.oidc.client_keys`:
+  selected by ``kid``/``kty``/``alg``/``use``; ``SM2SM3``, ``ES256``, ``RS256`` or
+  ``PS256``, or only the registered ``token_endpoint_auth_signing_alg``; ``none``, HMAC and
+  any other alg fail before a key is used; a ``jwks_uri`` that cannot be fetched is
+  ``invalid_client``, never a 500), ``iss`` = ``sub`` = client id, ``aud`` exactly the
   issuer (one string, or an array of just it) — not an endpoint URL, per the OpenID
   Foundation's 2025 private_key_jwt audience advisory and draft-ietf-oauth-rfc7523bis —,
   a bounded ``exp``, and a ``jti`` never seen before (replay guard in Redis,
@@ -23,10 +26,11 @@ from urllib.parse import unquote_plus
 import redis.asyncio as aioredis
 
 from federation import untrusted
+from federation.oidc.client_keys import ClientJWTError, allowed_algorithms
 from federation.oidc.clients import Client
 from federation.oidc.errors import OAuthError, invalid_client, invalid_request
+from federation.oidc.jwks_cache import KeysUnavailable, verify_with_client_keys
 from federation.oidc.provider import OidcProvider
-from federation.oidc.signing import TokenError, verify_with_jwks
 from federation.oidc.store import digest
 from federation.storage.keys import Keys
 
@@ -116,11 +120,17 @@ async def _by_assertion(
     if client is None or client.token_endpoint_auth_method != "private_key_jwt":  # noqa: S105
         raise invalid_client("client authentication failed")
     try:
-        _, claims = verify_with_jwks(
-            assertion, client.jwks or {}, [client.token_endpoint_auth_signing_alg]
+        _, claims = await verify_with_client_keys(
+            provider.config,
+            redis,
+            client,
+            assertion,
+            allowed_algorithms(client.token_endpoint_auth_signing_alg),
         )
-    except TokenError as exc:
+    except ClientJWTError as exc:
         raise invalid_client("client assertion does not verify") from exc
+    except KeysUnavailable as exc:
+        raise invalid_client("the client's jwks_uri could not be fetched") from exc
     _check_assertion_claims(provider, client, claims)
     jti = str(claims["jti"])
     fresh = await redis.set(

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from federation.crypto.sm3 import hmac_sm3
+from federation.oidc.client_keys import CLIENT_JWS_ALGS, allowed_algorithms, check_public_jwks
 from federation.oidc.client_names import ConfusableName, check_distinct
 from federation.oidc.files import write_once
 from federation.storage.keys import Keys
@@ -36,7 +37,8 @@ SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
 SigningAlg = Literal["SM2SM3", "ES256", "RS256"]
-AssertionAlg = Literal["SM2SM3", "ES256"]
+AssertionAlg = Literal["SM2SM3", "ES256", "RS256", "PS256"]
+RequestObjectAlg = Literal["SM2SM3", "ES256", "RS256", "PS256", "none"]
 
 
 class Texts(BaseModel):
@@ -63,26 +65,6 @@ def _check_uri(uri: str, *, allow_http_loopback: bool = True) -> str:
     return uri
 
 
-ASSERTION_KEY_TYPES: dict[str, tuple[str, str]] = {
-    "SM2SM3": ("EC", "SM2"),
-    "ES256": ("EC", "P-256"),
-}
-"""``token_endpoint_auth_signing_alg`` → the (``kty``, ``crv``) of the keys that can verify it."""
-
-
-def _check_assertion_keys(keys: list[Any], alg: str) -> None:
-    """Every ``private_key_jwt`` key must be a public key of the registered algorithm's type
-    (RFC 7517 §4: ``kty``/``crv``; a key naming another ``alg`` is refused too)."""
-    kty, crv = ASSERTION_KEY_TYPES[alg]
-    if not keys:
-        raise ValueError("jwks has no keys")
-    for key in keys:
-        if not isinstance(key, dict) or key.get("kty") != kty or key.get("crv") != crv:
-            raise ValueError(f"jwks keys must be kty={kty} crv={crv} for {alg}")
-        if key.get("alg", alg) != alg or "d" in key:
-            raise ValueError(f"jwks keys must be public {alg} keys")
-
-
 class Client(BaseModel):
     """A registered relying party (OIDC Dynamic Client Registration §2 metadata, plus the
     bridge's consent texts). Immutable once loaded."""
@@ -102,9 +84,31 @@ class Client(BaseModel):
     client_secret_env: str | None = Field(
         None, description="Name of an environment variable holding the secret (static only)."
     )
-    jwks: dict[str, Any] | None = Field(None, description="Public keys for private_key_jwt.")
-    token_endpoint_auth_signing_alg: AssertionAlg = "SM2SM3"  # noqa: S105
+    jwks: dict[str, Any] | None = Field(
+        None, description="Public keys (private_key_jwt, request objects): a whole JWK Set."
+    )
+    jwks_uri: str | None = Field(None, description="Where the client publishes its JWK Set.")
+    token_endpoint_auth_signing_alg: AssertionAlg | None = Field(
+        None, description="The one assertion alg allowed; unset: any of SM2SM3/ES256/RS256/PS256."
+    )
     id_token_signed_response_alg: SigningAlg = "SM2SM3"  # noqa: S105
+    userinfo_signed_response_alg: SigningAlg | None = Field(
+        None, description="Sign the UserInfo response (application/jwt); unset: plain JSON."
+    )
+    request_uris: tuple[str, ...] = Field(
+        (), max_length=10, description="request_uri values the client may use (RFC 9101)."
+    )
+    request_object_signing_alg: RequestObjectAlg | None = Field(
+        None, description="The one request object alg allowed; unset: any signed one."
+    )
+    require_signed_request_object: bool = Field(
+        False, description="Refuse unsigned (alg none) request objects (RFC 9101 §10.5)."
+    )
+    registration_token_digest: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Hex HMAC-SM3 of the RFC 7592 registration access token (dynamic only).",
+    )
     mapping_profile: str = "default"
     subject_type: Literal["pairwise", "public"] = "pairwise"
     sector_identifier: str | None = None
@@ -134,7 +138,14 @@ class Client(BaseModel):
     def _uris(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_uri(uri) for uri in value)
 
-    @field_validator("logo_uri", "backchannel_logout_uri")
+    @field_validator("request_uris")
+    @classmethod
+    def _request_uris(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for uri in value:
+            _check_uri(uri.split("#", 1)[0])
+        return value
+
+    @field_validator("logo_uri", "backchannel_logout_uri", "jwks_uri")
     @classmethod
     def _uri(cls, value: str | None) -> str | None:
         return None if value is None else _check_uri(value)
@@ -159,13 +170,22 @@ class Client(BaseModel):
 
     @model_validator(mode="after")
     def _auth(self) -> Client:
-        if self.token_endpoint_auth_method == "private_key_jwt":  # noqa: S105
-            if not self.jwks or not isinstance(self.jwks.get("keys"), list):
-                raise ValueError("private_key_jwt needs jwks with keys")
-            _check_assertion_keys(self.jwks["keys"], self.token_endpoint_auth_signing_alg)
+        if self.jwks is not None and self.jwks_uri is not None:
+            raise ValueError("jwks and jwks_uri must not both be given (RFC 7591 §2)")
+        if self.jwks is not None:
+            algs = allowed_algorithms(self.token_endpoint_auth_signing_alg)
+            check_public_jwks(self.jwks, algs if self.uses_private_key_jwt else CLIENT_JWS_ALGS)
+        if self.uses_private_key_jwt:
+            if self.jwks is None and self.jwks_uri is None:
+                raise ValueError("private_key_jwt needs jwks or jwks_uri")
         elif not (self.client_secret_digest or self.client_secret_env):
             raise ValueError("a secret-based client needs client_secret_digest or _env")
         return self
+
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        """Whether the client authenticates with ``private_key_jwt``."""
+        return self.token_endpoint_auth_method == "private_key_jwt"  # noqa: S105
 
     @property
     def sector(self) -> str:
@@ -180,6 +200,7 @@ class Client(BaseModel):
         data.pop("client_secret_env", None)
         data.pop("verified", None)
         data.pop("self_registered", None)
+        data.pop("registration_token_digest", None)
         return data
 
 

@@ -51,3 +51,35 @@ class OidcConfig(BaseSettings):
         description="Longest consent_remember_seconds a dynamically registered client gets "
         "(a larger value is lowered to this), seconds.",
     )
+    registration_public_subjects: bool = Field(
+        False,
+        description="Let dynamically registered clients ask for subject_type public (the "
+        "same sub at every service that also gets public subjects; the consent page says "
+        "so). Off: dynamic clients get pairwise subjects and discovery lists only pairwise.",
+    )
+    client_fetch_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="Timeout of one fetch of a client's jwks_uri or request_uri, seconds.",
+    )
+    client_fetch_max_bytes: int = Field(
+        65536, ge=1024, le=1048576, description="Largest jwks_uri or request_uri document."
+    )
+    client_fetch_allow_private_networks: bool = Field(
+        False,
+        description="Fetch jwks_uri and request_uri documents from loopback, private and "
+        "other non-public addresses. Only for the demo and tests.",
+    )
+    jwks_cache_min_seconds: int = Field(
+        60, ge=0, description="Shortest time a fetched client key set is cached, seconds."
+    )
+    jwks_cache_max_seconds: int = Field(
+        86400, ge=1, description="Longest time a fetched client key set is cached, seconds."
+    )
+    jwks_refetch_interval_seconds: int = Field(
+        60,
+        ge=1,
+        description="Least time between two re-fetches of a client's jwks_uri on an "
+        "unknown kid (a storm of unknown kids causes one fetch per interval), seconds.",
+    )

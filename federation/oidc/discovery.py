@@ -1,5 +1,11 @@
 """OpenID Connect Discovery 1.0 §3 provider metadata, plus RFC 8414 / RFC 9126 / RFC 9207
-members, so that RPs find everything from ``/.well-known/openid-configuration``."""
+members, so that RPs find everything from ``/.well-known/openid-configuration``.
+
+Policies the document states: ``subject_types_supported`` lists ``public`` only when
+dynamically registered clients may ask for it (``IDBRIDGE_REGISTRATION_PUBLIC_SUBJECTS``),
+so that discovery and registration agree; ``id_token_signing_alg_values_supported``
+includes RS256, the default of a client that registers without naming an algorithm (OIDC
+Registration §2), while static clients default to SM2SM3 (docs/oidc.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from functools import cache
 from typing import Any
 
 from federation.identity import Assurance
-from federation.oidc.authorize import UI_LOCALES
+from federation.oidc.authorize import RESPONSE_MODES, UI_LOCALES
+from federation.oidc.client_keys import CLIENT_JWS_ALGS
 from federation.oidc.clients import SCOPES
 from federation.oidc.provider import ENDPOINTS, OidcProvider
+from federation.oidc.request_object import SIGNING_ALGS as REQUEST_OBJECT_ALGS
 from mappings import load_profile, shipped_profiles
 
 PROTOCOL_CLAIMS = (
@@ -52,14 +60,18 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
     doc.update({name: provider.issuer + path for name, path in ENDPOINTS.items()})
     if not provider.initial_access_token:
         doc.pop("registration_endpoint")
-    assertion_algs = [a for a in ("SM2SM3", "ES256") if a in algs]
+    assertion_algs = list(CLIENT_JWS_ALGS)  # verified with the client's keys
+    subject_types = (
+        ["pairwise", "public"] if provider.config.registration_public_subjects else ["pairwise"]
+    )
     doc.update(
         scopes_supported=list(SCOPES),
         response_types_supported=["code"],
-        response_modes_supported=["query"],
+        response_modes_supported=list(RESPONSE_MODES),
         grant_types_supported=["authorization_code", "refresh_token"],
-        subject_types_supported=["pairwise", "public"],
+        subject_types_supported=subject_types,
         id_token_signing_alg_values_supported=algs,
+        userinfo_signing_alg_values_supported=algs,
         acr_values_supported=list(ACR_VALUES),
     )
     for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
@@ -69,8 +81,10 @@ def metadata(provider: OidcProvider) -> dict[str, Any]:
         code_challenge_methods_supported=["S256"],
         claims_supported=list(PROTOCOL_CLAIMS) + list(profile_claims()),
         claims_parameter_supported=True,
-        request_parameter_supported=False,
-        request_uri_parameter_supported=False,
+        request_parameter_supported=True,
+        request_uri_parameter_supported=True,
+        require_request_uri_registration=True,
+        request_object_signing_alg_values_supported=list(REQUEST_OBJECT_ALGS),
         require_pushed_authorization_requests=(
             provider.config.require_pushed_authorization_requests
         ),

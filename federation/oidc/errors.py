@@ -47,7 +47,16 @@ class NonRedirectableError(OAuthError):
 INVALID_CLIENT = "invalid_client"
 """``NonRedirectableError.kind``: the client is unknown (or the ``client_id`` unusable)."""
 INVALID_REDIRECT_URI = "invalid_redirect_uri"
-"""``NonRedirectableError.kind``: the ``redirect_uri`` is missing or not registered."""
+"""``NonRedirectableError.kind``: the ``redirect_uri`` is not registered."""
+MISSING_REDIRECT_URI = "missing_redirect_uri"
+"""``NonRedirectableError.kind``: the request names no ``redirect_uri`` (or repeats it)."""
+UNVERIFIABLE_REDIRECT_URI = "unverifiable_redirect_uri"
+"""``NonRedirectableError.kind``: a logout ``post_logout_redirect_uri`` with neither
+``id_token_hint`` nor ``client_id``: whose address it is cannot be checked."""
+ASSURANCE_UNMET = "assurance_unmet"
+"""``NonRedirectableError.kind`` / page: an essential ``acr`` the person cannot meet."""
+INVALID_REQUEST_OBJECT = "invalid_request_object"
+"""``NonRedirectableError.kind``: a request object (RFC 9101) that does not verify."""
 INVALID_REQUEST = "invalid_request"
 """``NonRedirectableError.kind``: anything else (e.g. an unusable PAR ``request_uri``)."""
 REQUEST_TOO_LARGE = "request_too_large"
@@ -63,6 +72,8 @@ class RedirectableError(OAuthError):
 
     redirect_uri: str = ""
     state: str | None = None
+    response_mode: str = "query"
+    """How the RP asked to get the answer (``query`` or ``form_post``)."""
 
 
 def invalid_request(description: str) -> OAuthError:

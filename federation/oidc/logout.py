@@ -26,7 +26,6 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
 import redis.asyncio as aioredis
 
 from federation.oidc.authorize import with_query
@@ -43,11 +42,13 @@ from federation.oidc.errors import (
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
     REQUEST_TOO_LARGE,
+    UNVERIFIABLE_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.oidc.provider import OidcProvider
 from federation.oidc.session import Session, end_session
 from federation.oidc.signing import TokenError
+from federation.outbound import Poster
 
 __all__ = [
     "CSRF_FAILED",
@@ -139,6 +140,12 @@ async def validate_logout_request(
     target = params.get("post_logout_redirect_uri")
     if target and client_id and client is None:
         raise refused("unknown client_id", INVALID_CLIENT)
+    if target and client is None:
+        # neither id_token_hint nor client_id: nothing says whose address this is
+        raise refused(
+            "post_logout_redirect_uri needs id_token_hint or client_id",
+            UNVERIFIABLE_REDIRECT_URI,
+        )
     if target and (client is None or target not in client.post_logout_redirect_uris):
         # §3: no redirection unless it exactly matches one the identified client registered
         raise refused("post_logout_redirect_uri is not registered", INVALID_REDIRECT_URI)
@@ -166,7 +173,7 @@ async def end_session_request(
     session: Session | None,
     *,
     confirmed: bool = False,
-    http: httpx.AsyncClient | None = None,
+    http: Poster | None = None,
 ) -> LogoutResult:
     """Act on a validated logout request for the cookie's ``session`` (§2): nothing to end,
     ask first (``confirm``), or end it and tell its RPs (Back-Channel Logout 1.0 §2.5).

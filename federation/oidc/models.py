@@ -39,6 +39,8 @@ class AuthorizationRequest:
     id_token_hint_subject: str | None = None
     """``sub`` of a valid ``id_token_hint`` this provider issued to this client."""
     id_token_hint_sid: str | None = None
+    response_mode: str = "query"
+    """``query`` or ``form_post`` (OAuth 2.0 Form Post Response Mode)."""
 
     @property
     def client_id(self) -> str:
@@ -72,6 +74,7 @@ class AuthorizationRequest:
             "login_hint": self.login_hint,
             "id_token_hint_subject": self.id_token_hint_subject,
             "id_token_hint_sid": self.id_token_hint_sid,
+            "response_mode": self.response_mode,
         }
 
     @classmethod
@@ -93,6 +96,7 @@ class AuthorizationRequest:
             login_hint=data.get("login_hint"),
             id_token_hint_subject=data.get("id_token_hint_subject"),
             id_token_hint_sid=data.get("id_token_hint_sid"),
+            response_mode=str(data.get("response_mode") or "query"),
         )
 
 

@@ -55,6 +55,16 @@ class AllConsentsActive:
         return True
 
 
+class ClientOffboarding(Protocol):
+    """Hook of the consent layer: a relying party leaves (RFC 7592 delete). Every active
+    consent given to it ends (audited), and with each the person's tokens and a
+    back-channel logout; the offboarding itself is audited."""
+
+    async def offboard(self, redis: aioredis.Redis, client_id: str, *, reason: str) -> int:
+        """End what ``client_id`` holds; the number of consents ended."""
+        ...
+
+
 @dataclass
 class OidcProvider:
     """Everything the protocol modules need besides the Redis client."""
@@ -67,6 +77,7 @@ class OidcProvider:
     pairwise_salt: bytes
     initial_access_token: str | None = None
     consent_checker: ConsentChecker = field(default_factory=AllConsentsActive)
+    client_offboarding: ClientOffboarding | None = None
     clock: Callable[[], int] = now
     _stores: dict[int, TokenStore] = field(default_factory=dict, repr=False)
 

@@ -8,7 +8,9 @@ untagged one being the default for a language not given; the older JSON-object f
 (``{"zh-HK": …, "zh-CN": …, "en": …}``) is accepted too. Responses echo them as §2.2
 members only (an untagged string in English plus the three tagged ones).
 The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
-Clients are persisted in Redis (``Keys.client``, durable). No RFC 7592 management API.
+Clients are persisted in Redis (``Keys.client``, durable). The response carries the
+RFC 7592 ``registration_client_uri`` and ``registration_access_token`` with which the client
+reads, updates and deletes its registration (:mod:`federation.oidc.client_config`).
 
 What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything
 else is server policy:
@@ -16,19 +18,23 @@ else is server policy:
 - metadata the bridge does not understand is ignored (RFC 7591 §2), and so are the
   bridge's own server-side fields (``mapping_profile``, ``sector_identifier``, secrets);
   a dynamic client always gets ``IDBRIDGE_DEFAULT_MAPPING_PROFILE``;
-- standard metadata the bridge understands but cannot honour (``jwks_uri``,
-  ``sector_identifier_uri``, ``request_uris``, encrypted or signed responses other than the
-  ID token) is refused with ``invalid_client_metadata``;
+- standard metadata the bridge understands but cannot honour (``sector_identifier_uri``,
+  encrypted responses and request objects) is refused with ``invalid_client_metadata``;
+- ``id_token_signed_response_alg`` defaults to RS256 (OIDC Registration §2), not to the
+  static clients' SM2SM3: an RP asks for SM2SM3 by naming it;
 - pairwise subjects (OIDC Core §8.1) come from the redirect URIs' host, so every redirect
-  URI must share one host; ``subject_type: public`` (the same ``sub`` at every RP) is for
-  static clients only;
+  URI must share one host; ``subject_type: public`` (the same ``sub`` at every RP) is
+  offered only when ``IDBRIDGE_REGISTRATION_PUBLIC_SUBJECTS`` is true (discovery then
+  lists it; the consent page tells the person);
 - ``consent_remember_seconds`` is lowered to
   ``IDBRIDGE_REGISTRATION_MAX_CONSENT_REMEMBER_SECONDS``;
-- ``backchannel_logout_uri``, ``logo_uri`` and ``post_logout_redirect_uris`` must be https
+- ``backchannel_logout_uri``, ``logo_uri``, ``jwks_uri``, ``request_uris`` and
+  ``post_logout_redirect_uris`` must be https
   (the bridge would otherwise POST to, or send people to, plain-http and loopback
   addresses), unless the issuer itself is plain http on loopback (the demo and the tests).
   ``redirect_uris`` follow the static rule: https, or http on loopback (RFC 8252 §7.3);
-- ``jwks`` keys must match ``token_endpoint_auth_signing_alg`` (:class:`Client`);
+- ``jwks`` is a whole public JWK Set (:mod:`federation.oidc.client_keys`); ``jwks_uri``
+  is fetched when a key is needed (:mod:`federation.oidc.jwks_cache`);
 - a ``client_name`` that equals or is confusable with another client's, in any language
   variant, is refused (:mod:`federation.oidc.client_names`, UTS #39 skeletons).
 """
@@ -49,6 +55,8 @@ from federation.oidc.client_names import ConfusableName, claim_client_name
 from federation.oidc.clients import LANGUAGES, Client
 from federation.oidc.errors import OAuthError, bearer_error
 from federation.oidc.provider import OidcProvider
+from federation.oidc.registration_access import new_registration_token, registration_client_uri
+from federation.oidc.request_object import registrable_request_uris
 
 CLIENT_METADATA = frozenset(
     {
@@ -62,10 +70,15 @@ CLIENT_METADATA = frozenset(
         "scope",
         "contacts",
         "jwks",
-        # OIDC Registration §2
+        "jwks_uri",
+        # OIDC Registration §2, RFC 9101 §10.5
         "subject_type",
         "id_token_signed_response_alg",
         "token_endpoint_auth_signing_alg",
+        "userinfo_signed_response_alg",
+        "request_uris",
+        "request_object_signing_alg",
+        "require_signed_request_object",
         # RP-Initiated Logout §3.1, Back-Channel Logout §2.2, RFC 9126 §6
         "post_logout_redirect_uris",
         "backchannel_logout_uri",
@@ -80,20 +93,20 @@ CLIENT_METADATA = frozenset(
 """Metadata a registering client may set; anything else is ignored (RFC 7591 §2)."""
 
 UNSUPPORTED = (
-    "jwks_uri",
     "sector_identifier_uri",
-    "request_uris",
     "id_token_encrypted_response_alg",
-    "userinfo_signed_response_alg",
     "userinfo_encrypted_response_alg",
-    "request_object_signing_alg",
     "request_object_encryption_alg",
 )
 """Standard metadata the bridge understands but cannot honour: refused, not ignored, since
 the client would otherwise rely on something it does not get."""
 
 _TEXTS = ("client_name", "purposes", "processing_method")
-_HTTPS_ONLY = ("backchannel_logout_uri", "logo_uri")
+_HTTPS_ONLY = ("backchannel_logout_uri", "logo_uri", "jwks_uri")
+DYNAMIC_ID_TOKEN_ALG = "RS256"  # noqa: S105
+"""OIDC Registration §2: ``id_token_signed_response_alg`` "The default, if omitted, is
+RS256" — every stock RP library relies on it. (Static clients keep the operator's
+``SM2SM3`` default; an RP asks for SM2SM3 by naming it.)"""
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _REMEMBER_DEFAULT: int = Client.model_fields["consent_remember_seconds"].default
 
@@ -193,8 +206,12 @@ def _https_required(issuer: str) -> bool:
 
 def _check_policy(provider: OidcProvider, client: Client) -> None:
     """Server policy for dynamic clients (see the module docstring)."""
-    if client.subject_type != "pairwise":
-        raise OAuthError("invalid_client_metadata", "dynamic clients get pairwise subjects only")
+    if client.subject_type != "pairwise" and not provider.config.registration_public_subjects:
+        raise OAuthError(
+            "invalid_client_metadata",
+            "subject_type public is not offered to dynamically registered clients "
+            "(subject_types_supported lists pairwise only)",
+        )
     hosts = {urlsplit(uri).hostname for uri in client.redirect_uris}
     if len(hosts) != 1:
         raise OAuthError(
@@ -204,6 +221,7 @@ def _check_policy(provider: OidcProvider, client: Client) -> None:
     if _https_required(provider.issuer):
         uris = [(name, getattr(client, name)) for name in _HTTPS_ONLY]
         uris += [("post_logout_redirect_uris", uri) for uri in client.post_logout_redirect_uris]
+        uris += [("request_uris", uri) for uri in client.request_uris]
         for name, uri in uris:
             if uri is not None and (urlsplit(uri).scheme != "https" or _internal(uri)):
                 raise OAuthError(
@@ -224,26 +242,55 @@ def _internal(uri: str) -> bool:
         return False
 
 
-async def register_client(
-    provider: OidcProvider, redis: aioredis.Redis, metadata: Any
+def configuration_response(
+    provider: OidcProvider, client: Client, secret: str | None = None
 ) -> dict[str, Any]:
-    """Validate ``metadata``, persist a new client and return the §3.2.1 response."""
+    """RFC 7591 §3.2.1 / RFC 7592 §3 client information: the metadata (texts as §2.2
+    members, no secret, no server-side field), ``registration_client_uri``, and a new
+    ``client_secret`` if any."""
+    response = tagged_texts(client.public_metadata())
+    response.pop("mapping_profile", None)
+    response.update(
+        response_types=["code"],
+        registration_client_uri=registration_client_uri(provider, client.client_id),
+    )
+    if secret:
+        response.update(client_secret=secret, client_secret_expires_at=0)
+    return response
+
+
+def validated_client(
+    provider: OidcProvider,
+    metadata: Any,
+    client_id: str,
+    *,
+    server_fields: dict[str, Any] | None = None,
+) -> tuple[Client, str | None]:
+    """The :class:`Client` that ``metadata`` (a registration or an RFC 7592 update)
+    describes, and a new secret when it needs one it does not have in ``server_fields``
+    (the stored digests an update keeps)."""
     if not isinstance(metadata, dict):
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
     metadata = _client_metadata(metadata)
+    if "request_uris" in metadata:
+        metadata["request_uris"] = registrable_request_uris(metadata["request_uris"])
+    if metadata.get("id_token_signed_response_alg") is None:
+        metadata["id_token_signed_response_alg"] = DYNAMIC_ID_TOKEN_ALG
     remember = metadata.get("consent_remember_seconds")
     ceiling = provider.config.registration_max_consent_remember_seconds
     if isinstance(remember, int) and not isinstance(remember, bool):
         metadata["consent_remember_seconds"] = min(remember, ceiling)
     else:
         metadata.setdefault("consent_remember_seconds", min(_REMEMBER_DEFAULT, ceiling))
-    client_id = "dyn-" + secrets.token_urlsafe(16)
+    kept = dict(server_fields or {})
     secret = None
-    if metadata.get("token_endpoint_auth_method", "client_secret_basic") != "private_key_jwt":
+    if metadata.get("token_endpoint_auth_method", "client_secret_basic") == "private_key_jwt":
+        kept.pop("client_secret_digest", None)
+    elif not kept.get("client_secret_digest"):
         secret = provider.secrets.generate()
-        metadata["client_secret_digest"] = provider.secrets.digest(secret)
+        kept["client_secret_digest"] = provider.secrets.digest(secret)
     try:
-        client = Client.model_validate({**metadata, "client_id": client_id})
+        client = Client.model_validate({**metadata, **kept, "client_id": client_id})
     except ValidationError as exc:
         fields = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})
         error = (
@@ -253,14 +300,27 @@ async def register_client(
         )
         raise OAuthError(error, "invalid metadata: " + ", ".join(fields or ["jwks"])) from exc
     _check_policy(provider, client)
+    return client, secret
+
+
+async def register_client(
+    provider: OidcProvider, redis: aioredis.Redis, metadata: Any
+) -> dict[str, Any]:
+    """Validate ``metadata``, persist a new client and return the §3.2.1 response, with
+    the RFC 7592 ``registration_client_uri`` and ``registration_access_token``."""
+    client_id = "dyn-" + secrets.token_urlsafe(16)
+    token, token_digest = new_registration_token(provider)
+    client, secret = validated_client(
+        provider,
+        metadata,
+        client_id,
+        server_fields={"registration_token_digest": token_digest},
+    )
     try:
         await claim_client_name(redis, provider.clients.static.values(), client)
     except ConfusableName as exc:
         raise OAuthError("invalid_client_metadata", str(exc)) from exc
     await provider.clients.register(redis, client)
-    response = tagged_texts(client.public_metadata())
-    response.pop("mapping_profile", None)
-    response.update(client_id_issued_at=provider.clock(), response_types=["code"])
-    if secret:
-        response.update(client_secret=secret, client_secret_expires_at=0)
+    response = configuration_response(provider, client, secret)
+    response.update(client_id_issued_at=provider.clock(), registration_access_token=token)
     return response

@@ -29,8 +29,9 @@ from redis.exceptions import RedisError
 
 from federation import untrusted
 from federation.oidc import par
-from federation.oidc.authorize import error_redirect, redirect_for, validate_authorization_request
+from federation.oidc.authorize import error_redirect, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
+from federation.oidc.client_config import configuration_endpoint
 from federation.oidc.discovery import metadata
 from federation.oidc.errors import (
     INVALID_REQUEST,
@@ -60,11 +61,13 @@ from federation.oidc.models import AuthorizationRequest
 from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import check_initial_access_token, register_client
+from federation.oidc.response_mode import error_response
 from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
 from federation.oidc.signing import split_jwks
 from federation.oidc.token import token_response
-from federation.oidc.userinfo import bearer_token, userinfo
+from federation.oidc.userinfo import bearer_token
+from federation.oidc.userinfo_jwt import userinfo_response
 from federation.pages import Pages
 from federation.pages.logout_views import (
     FORM_LOGOUT_CONFIRM,
@@ -151,7 +154,7 @@ def oidc_router(
         except NonRedirectableError as exc:
             return error_page(request, exc)
         except RedirectableError as exc:
-            return RedirectResponse(redirect_for(exc, provider.issuer), 302)
+            return error_response(_pages(request), request, exc, provider.issuer)
         except OAuthError as exc:
             return error_json(exc)
         except ParamError as exc:
@@ -254,7 +257,7 @@ def oidc_router(
             token_value = bearer_token(
                 request.headers.get("authorization"), form, request.query_params
             )
-            return json_no_store(await userinfo(provider, _redis(request), token_value))
+            return await userinfo_response(provider, _redis(request), token_value)
 
         return await guarded(request, handle)
 
@@ -300,6 +303,22 @@ def oidc_router(
             except ValueError as exc:
                 raise OAuthError("invalid_client_metadata", f"the body is not JSON: {exc}") from exc
             return json_no_store(await register_client(provider, _redis(request), body), 201)
+
+        return await guarded(request, handle)
+
+    @router.api_route(
+        "/register/{client_id}",
+        methods=["GET", "PUT", "DELETE"],
+        include_in_schema=False,
+        dependencies=[Depends(per_address("register", error="rate_limited"))],
+    )
+    async def client_configuration(request: Request, client_id: str) -> Response:
+        async def handle() -> Response:
+            body = await body_bytes(request) if request.method == "PUT" else None
+            auth = request.headers.get("authorization")
+            return await configuration_endpoint(
+                provider, _redis(request), request.method, client_id, auth, body
+            )
 
         return await guarded(request, handle)
 

@@ -72,13 +72,22 @@ async def active_access_token(
 
 async def userinfo(provider: OidcProvider, redis: aioredis.Redis, token: str) -> dict[str, Any]:
     """The UserInfo response for a valid access token with the ``openid`` scope."""
+    return (await userinfo_and_client(provider, redis, token))[0]
+
+
+async def userinfo_and_client(
+    provider: OidcProvider, redis: aioredis.Redis, token: str
+) -> tuple[dict[str, Any], str]:
+    """(UserInfo claims, the client id the token was issued to): the signed form
+    (:mod:`federation.oidc.userinfo_jwt`) needs the audience."""
     record = await active_access_token(provider, redis, token)
     if record is None:
         raise bearer_error("invalid_token", "the access token is invalid", 401)
     if "openid" not in split_spaces(record.get("scope")):
         raise bearer_error("insufficient_scope", "the openid scope is required", 403)
     claims = unseal(record["claims"], token, Keys.access_token(digest(token)))
-    return {**{k: v for k, v in claims.items() if k != "sub"}, "sub": record["sub"]}
+    body = {**{k: v for k, v in claims.items() if k != "sub"}, "sub": record["sub"]}
+    return body, record["client_id"]
 
 
 __all__ = ["OAuthError", "active_access_token", "bearer_token", "userinfo"]

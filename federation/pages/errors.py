@@ -34,6 +34,14 @@ class ErrorKind(StrEnum):
     INVALID_CLIENT = "invalid_client"
     INVALID_REDIRECT_URI = "invalid_redirect_uri"
     """Not a registered redirect URI: never redirect, show this page (DESIGN §8)."""
+    MISSING_REDIRECT_URI = "missing_redirect_uri"
+    """The service did not say where to send the person back."""
+    UNVERIFIABLE_REDIRECT_URI = "unverifiable_redirect_uri"
+    """A logout return address with nothing naming the service: it cannot be checked."""
+    ASSURANCE_UNMET = "assurance_unmet"
+    """The service requires iAM Smart+ (essential ``acr``) and the person has iAM Smart."""
+    INVALID_REQUEST_OBJECT = "invalid_request_object"
+    """The service's signed request (RFC 9101) could not be verified."""
     INVALID_REQUEST = "invalid_request"
     REQUEST_TOO_LARGE = "request_too_large"
     """A body over the route's bound (or the app's cap): 413."""
@@ -56,6 +64,10 @@ STATUS_CODES: dict[ErrorKind, int] = {
     ErrorKind.JOURNEY_EXPIRED: 400,
     ErrorKind.INVALID_CLIENT: 400,
     ErrorKind.INVALID_REDIRECT_URI: 400,
+    ErrorKind.MISSING_REDIRECT_URI: 400,
+    ErrorKind.UNVERIFIABLE_REDIRECT_URI: 400,
+    ErrorKind.ASSURANCE_UNMET: 403,
+    ErrorKind.INVALID_REQUEST_OBJECT: 400,
     ErrorKind.INVALID_REQUEST: 400,
     ErrorKind.REQUEST_TOO_LARGE: 413,
     ErrorKind.MAPPING_INVALID_VALUE: 422,

@@ -50,6 +50,8 @@ class ConsentSummary:
     """The confirmation page; ``None`` when the consent is no longer active."""
     withheld_labels: Mapping[str, Localised] = field(default_factory=dict)
     """Labels of the ``withheld`` claims (from the RP's mapping profile), by claim name."""
+    proof_url: str = ""
+    """Inclusion proof of the consent's event in the transparency log (issue 15)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,9 @@ class RelyingPartyView:
     """It registered itself (RFC 7591): the operator has not vetted who runs it."""
     verified: bool = False
     """The operator checked who runs it (``verified: true`` in the clients file)."""
+    shared_identifier: bool = False
+    """The service gets a ``public`` subject: the same identifier as every other such
+    service (OIDC Core §8), so they could link what they know; the page says so."""
 
 
 @dataclass(frozen=True, slots=True)

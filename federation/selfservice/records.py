@@ -109,6 +109,7 @@ def summary(record: ConsentRecord, base: str, labels: Labels | None = None) -> C
         cross_boundary=record.cross_boundary,
         receipt_jws_url=f"{base}/{record.id}/receipt.jws",
         receipt_json_url=f"{base}/{record.id}/receipt.json",
+        proof_url=f"{base}/{record.id}/proof.json",
         withdraw_url=f"{base}/{record.id}/withdraw" if active else None,
     )
 
@@ -133,9 +134,12 @@ def group_by_relying_party(
     )
 
 
-def receipt_body(record: ConsentRecord, services: ConsentServices) -> dict[str, Any]:
-    """The Kantara-shaped receipt and, when the bridge signs, its compact JWS."""
-    receipt = build_receipt(record, issuer=services.issuer)
+def receipt_body(
+    record: ConsentRecord, services: ConsentServices, audit_log: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Kantara-shaped receipt and, when the bridge signs, its compact JWS
+    (``audit_log``: the event's place in the transparency log, ``consent.log_evidence``)."""
+    receipt = build_receipt(record, issuer=services.issuer, audit_log=audit_log)
     body: dict[str, Any] = {"receipt": receipt}
     if services.signer is not None:
         body["jws"] = sign_receipt(receipt, services.signer)

@@ -8,6 +8,7 @@
 ``POST /consents/{id}/withdraw``       CSRF, then ``ConsentLifecycle.revoke_by_person``
 ``GET  /consents/{id}/receipt.jws``    the signed receipt (compact JWS)
 ``GET  /consents/{id}/receipt.json``   the receipt as readable JSON (with its JWS)
+``GET  /consents/{id}/proof.json``     inclusion proof of its event in the transparency log
 ``GET  /consents/export.json``         every record of the person with its events
 ``POST /consents/sign-out``            CSRF, end the area's session, then RP-initiated
                                        logout at the bridge (ends the bridge session)
@@ -27,6 +28,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from consent import log_evidence
 from consent.records import ConsentRecord, Status
 from consent.store import ConsentConflict, ConsentNotFound, InvalidCursor
 from federation.oidc.errors import OAuthError
@@ -200,7 +202,8 @@ def self_service_router() -> APIRouter:
             record = await _own_record(s, session, consent_id)
             if record is None or kind not in ("jws", "json"):
                 return s.error(req, ErrorKind.NOT_FOUND)
-            body = views.receipt_body(record, s.consent)
+            evidence = await log_evidence.evidence(s.consent.chain, record.id)
+            body = views.receipt_body(record, s.consent, evidence)
             if kind == "json":
                 name = f"consent-receipt-{record.id}.json"
                 return s.download(views.pretty_json(body), name, "application/json")
@@ -208,6 +211,21 @@ def self_service_router() -> APIRouter:
                 return s.error(req, ErrorKind.NOT_FOUND)
             name = f"consent-receipt-{record.id}.jws"
             return s.download(body["jws"].encode("ascii"), name, "application/jose")
+
+        return await _signed_in(request, handler)
+
+    @router.get(BASE_PATH + "/{consent_id}/proof.json")
+    async def proof(consent_id: str, request: Request) -> Response:
+        async def handler(
+            s: SelfService, req: Request, session: sessions.SelfServiceSession
+        ) -> Response:
+            record = await _own_record(s, session, consent_id)
+            found = await log_evidence.evidence(s.consent.chain, record.id) if record else None
+            body = await log_evidence.inclusion(s.consent.chain, found["ref"]) if found else None
+            if record is None or body is None:
+                return s.error(req, ErrorKind.NOT_FOUND)
+            name = f"consent-log-proof-{record.id}.json"
+            return s.download(views.pretty_json(body), name, "application/json")
 
         return await _signed_in(request, handler)
 

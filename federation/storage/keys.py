@@ -84,6 +84,18 @@ class Keys:
 
     # --- registry ----------------------------------------------------------------------
     @staticmethod
+    def client_jwks(client_id: str) -> str:
+        """String (JSON): a client's key set fetched from its ``jwks_uri``. TTL = its
+        ``Cache-Control`` max-age within the configured bounds (a cache, not durable)."""
+        return f"{PREFIX}client-jwks:{client_id}"
+
+    @staticmethod
+    def client_jwks_refetch(client_id: str) -> str:
+        """String: set while a re-fetch of a client's ``jwks_uri`` on an unknown ``kid`` is
+        rate-limited. TTL = the minimum interval between re-fetches."""
+        return f"{PREFIX}client-jwks-refetch:{client_id}"
+
+    @staticmethod
     def client(client_id: str) -> str:
         """String (JSON): a dynamically registered client (static ones come from YAML)."""
         return f"{PREFIX}client:{client_id}"
@@ -135,6 +147,45 @@ class Keys:
 
     AUDIT_HEAD = f"{PREFIX}audit:head"
     """Hash: sequence number and hash of the last audit entry. Durable."""
+
+    # --- consent transparency log (issue 15; durable) ----------------------------------
+    # Every key of shard ``s`` carries the hash tag ``{audit:<s>}``, so on Redis Cluster a
+    # shard's stream, head and leaf hashes share one slot and a consent record tagged the
+    # same way is written atomically with its leaf (one Lua script, one slot). The signed
+    # tree head's keys share ``{audit:sth}``.
+    @staticmethod
+    def audit_tag(shard: int) -> str:
+        """The hash tag of one log shard: ``{audit:<shard>}``."""
+        return f"{{audit:{shard}}}"
+
+    @staticmethod
+    def audit_log(shard: int) -> str:
+        """Stream: the entries (Merkle leaves) of one log shard, in leaf order. Durable."""
+        return f"{PREFIX}{{audit:{shard}}}:log"
+
+    @staticmethod
+    def audit_log_head(shard: int) -> str:
+        """Hash: one shard's tree — ``size``, ``root``, ``frontier``, last ``id``. Durable."""
+        return f"{PREFIX}{{audit:{shard}}}:head"
+
+    @staticmethod
+    def audit_log_leaves(shard: int) -> str:
+        """List: one shard's leaf hashes (hex) in order, for proofs. Durable."""
+        return f"{PREFIX}{{audit:{shard}}}:leaves"
+
+    AUDIT_STH = f"{PREFIX}{{audit:sth}}:last"
+    """Hash: the last signed tree head (``n``, ``jws``, ``hash``, ``ts``, ``total``). Durable."""
+
+    AUDIT_STH_COUNT = f"{PREFIX}{{audit:sth}}:count"
+    """String counter: entries appended to the log, for the tree-head cadence. Durable."""
+
+    AUDIT_STH_LOCK = f"{PREFIX}{{audit:sth}}:lock"
+    """String: the worker signing the next tree head. TTL 10 s."""
+
+    @staticmethod
+    def audit_cosignature(witness: str) -> str:
+        """Hash: a witness's last co-signature (``n``, ``jws``, ``ts``). Durable."""
+        return f"{PREFIX}{{audit:sth}}:cosig:{witness}"
 
     # --- operators (durable) -------------------------------------------------------------
     @staticmethod
@@ -193,6 +244,7 @@ DURABLE_PREFIXES: tuple[str, ...] = (
     f"{PREFIX}consent",
     f"{PREFIX}pii:",
     f"{PREFIX}audit",
+    f"{PREFIX}{{audit",
     f"{PREFIX}operator:",
     f"{PREFIX}operators",
     f"{PREFIX}client:",

@@ -86,3 +86,11 @@ def trim(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueFormatError("not_text")
     return value.strip()
+
+
+@transform("constant")
+def constant(value: Any, to: bool | str | int) -> bool | str | int:
+    """The fixed value ``to`` wherever the source is present, e.g. ``email_verified: false``
+    beside an e-mail address that iAM Smart does not say it verified."""
+    del value
+    return to

@@ -39,7 +39,11 @@ def test_openid_alone_releases_only_the_subject(chan: IdentityRecord) -> None:
 
 def test_a_scope_releases_its_claims_and_nothing_else(chan: IdentityRecord) -> None:
     release = OIDC.release(chan, req(["openid", "email"]), salt=SALT, today=TODAY)
-    assert release.userinfo_claims == {"sub": release.subject, "email": "taiman.chan@example.hk"}
+    assert release.userinfo_claims == {
+        "sub": release.subject,
+        "email": "taiman.chan@example.hk",
+        "email_verified": False,  # e-ME carries no verification flag: said honestly
+    }
     assert release.id_token_claims == {"sub": release.subject}  # OIDC Core §5.4: UserInfo
     assert OIDC.required_attributes(req(["openid", "email"])) == {Attr.EMAIL}
 

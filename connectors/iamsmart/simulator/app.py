@@ -3,7 +3,7 @@
 ``create_app(clients_file, personas_file, settings, public_url)``. All state lives in this
 process (``state``): run one process (``idbridge iamsmart-sim`` does). Errors never leak a
 stack trace: the API answers D-code envelopes, pages a trilingual error page. Result POSTs
-to relying parties go through one shared keep-alive pool (``connectors.iamsmart.http11``;
+to relying parties go through one shared keep-alive pool (``federation.outbound``;
 made at start-up, closed at shutdown).
 """
 
@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connectors.iamsmart.http11 import Poster
 from connectors.iamsmart.simulator import api, pages
 from connectors.iamsmart.simulator.config import (
     DEFAULT_CLIENTS,
@@ -36,6 +35,7 @@ from connectors.iamsmart.simulator.config import (
 )
 from connectors.iamsmart.simulator.delivery import delivery_client
 from connectors.iamsmart.simulator.state import SimulatorState
+from federation.outbound import Poster
 from federation.web import RequestContextMiddleware
 
 log = logging.getLogger("idbridge.iamsmart_sim")

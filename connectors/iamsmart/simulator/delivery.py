@@ -18,9 +18,9 @@ from typing import Any
 
 from connectors.iamsmart import crypto
 from connectors.iamsmart.errors import SUCCESS
-from connectors.iamsmart.http11 import HttpFailure, Poster, open_poster
 from connectors.iamsmart.simulator.config import Persona, RegisteredClient, SimulatorSettings
 from connectors.iamsmart.simulator.state import SimulatorState, Ticket
+from federation.outbound import HttpClient, HttpFailure, Poster
 
 log = logging.getLogger("idbridge.iamsmart_sim")
 
@@ -85,11 +85,11 @@ def result_body(
 
 def delivery_client(timeout: float) -> Poster:
     """The simulator's one HTTP client for result POSTs: a keep-alive pool made once per
-    app (a new httpx client per POST built an SSL context each time, ~20 ms of CPU). Plain
+    app (:class:`federation.outbound.HttpClient`; one per POST would build an SSL context
+    each time, ~20 ms of CPU). Plain
     http is allowed beyond loopback: the simulator posts only to the redirect URIs its
     clients file registers (a sandbox, e.g. ``http://bridge:8000/...`` between containers)."""
-    return open_poster(
-        "http://127.0.0.1",
+    return HttpClient(
         connect_timeout=timeout,
         read_timeout=timeout,
         user_agent="iamsmart-sim",

@@ -29,6 +29,7 @@ from connectors.iamsmart.connector import IAMSmartConnector, new_state
 from connectors.iamsmart.errors import CEK_ERRORS, error_for_code, load_codes
 from connectors.iamsmart.simulator.app import create_app
 from connectors.iamsmart.simulator.config import SimulatorSettings
+from tests.asgi_poster import AsgiPoster
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, Receiver, RunningSim, ServerThread, make_config
 from .test_end_to_end import DESKTOP, IPHONE, csrf
@@ -164,7 +165,7 @@ async def test_an_encrypted_get_token_answer_is_opened_after_a_plain_request(
         )
 
     base = "http://127.0.0.1:9"
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base)
+    http = AsgiPoster(app)
     config = make_config(base, Receiver(url=base), keypair[0], encrypt_get_token_body=False)
     connector = IAMSmartConnector(config, http=http)
     try:

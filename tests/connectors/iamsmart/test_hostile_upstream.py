@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
 
 from connectors.base import UpstreamProtocolError
 from connectors.iamsmart.connector import IAMSmartConnector, new_state
+from tests.asgi_poster import AsgiPoster
 
 from .conftest import Receiver, make_config
 
@@ -42,7 +42,7 @@ async def hostile(
 ) -> AsyncIterator[tuple[IAMSmartConnector, Upstream]]:
     upstream = Upstream()
     base = "http://127.0.0.1:9"  # never dialled: the ASGI transport answers
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(upstream.app), base_url=base)
+    http = AsgiPoster(upstream.app)
     config = make_config(
         base, Receiver(url="http://127.0.0.1:9"), keypair[0], encrypt_get_token_body=False
     )

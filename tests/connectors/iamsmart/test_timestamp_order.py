@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +18,7 @@ from connectors.iamsmart.client import TIMESTAMP_RETRIES
 from connectors.iamsmart.connector import IAMSmartConnector, new_state
 from connectors.iamsmart.simulator.config import SimulatorSettings
 from connectors.iamsmart.simulator.state import SimulatorState, now_ms
+from tests.asgi_poster import AsgiPoster
 
 from .conftest import Receiver, make_config
 
@@ -50,7 +50,7 @@ async def make_connector(
 
     def build(upstream: RefusingUpstream) -> IAMSmartConnector:
         base = "http://127.0.0.1:9"  # never dialled: the ASGI transport answers
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(upstream.app), base_url=base)
+        http = AsgiPoster(upstream.app)
         config = make_config(
             base, Receiver(url="http://127.0.0.1:9"), keypair[0], encrypt_get_token_body=False
         )

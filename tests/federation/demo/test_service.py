@@ -29,6 +29,7 @@ from federation.oidc.router import install
 from federation.oidc.seam import issue_authorization_code
 from federation.oidc.session import create_session
 from federation.oidc.signing import KeySetSigner, load_or_create_keyset
+from tests.asgi_poster import AsgiPoster
 
 ISSUER = "https://bridge.test"
 SERVICE = "http://127.0.0.1:8002"
@@ -208,7 +209,8 @@ async def test_backchannel_logout_ends_the_session(
     page = await service.get("/me")
     sid = page.text.split("&#34;sid&#34;: &#34;")[1].split("&#34;")[0]
     client = provider.clients.static["gd-demo-eservice"]
-    sent = await send_backchannel_logout(provider, client, sub=None, sid=sid, http=service)
+    poster = AsgiPoster(client=service)
+    sent = await send_backchannel_logout(provider, client, sub=None, sid=sid, http=poster)
     assert sent is True
     assert (await service.get("/me")).status_code == 303
 

@@ -10,6 +10,8 @@ from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
+    MISSING_REDIRECT_URI,
+    UNVERIFIABLE_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.pages import ErrorKind
@@ -25,6 +27,14 @@ from federation.pages import ErrorKind
         (
             NonRedirectableError("invalid_request", "not registered", kind=INVALID_REDIRECT_URI),
             ErrorKind.INVALID_REDIRECT_URI,
+        ),
+        (
+            NonRedirectableError("invalid_request", "missing", kind=MISSING_REDIRECT_URI),
+            ErrorKind.MISSING_REDIRECT_URI,
+        ),
+        (
+            NonRedirectableError("invalid_request", "no hint", kind=UNVERIFIABLE_REDIRECT_URI),
+            ErrorKind.UNVERIFIABLE_REDIRECT_URI,
         ),
         # the description mentions redirect_uri, the kind says otherwise: the kind wins
         (

@@ -96,7 +96,7 @@ async def test_duplicate_client_id_is_not_redirected(
         ({"claims": "[1]"}, "invalid_request"),
         ({"claims": '{"userinfo": {"name": 5}}'}, "invalid_request"),
         ({"response_mode": "fragment"}, "invalid_request"),
-        ({"request_uri": "https://rp.example.cn/req.jwt"}, "request_uri_not_supported"),
+        ({"request_uri": "https://rp.example.cn/req.jwt"}, "invalid_request_uri"),  # unregistered
         ({"id_token_hint": "a.b.c"}, "invalid_request"),
         ({"nonce": "n" * 600}, "invalid_request"),
         ({"login_hint": "x" * 3000}, "invalid_request"),

@@ -11,6 +11,7 @@ from federation.oidc.errors import (
     INVALID_CLIENT,
     INVALID_REDIRECT_URI,
     INVALID_REQUEST,
+    MISSING_REDIRECT_URI,
     NonRedirectableError,
 )
 from federation.oidc.provider import OidcProvider
@@ -22,7 +23,7 @@ from tests.federation.oidc.harness import authorize_params
     [
         ({"client_id": "nobody"}, INVALID_CLIENT),
         ({"redirect_uri": "https://evil.example/cb"}, INVALID_REDIRECT_URI),
-        ({"redirect_uri": None}, INVALID_REDIRECT_URI),
+        ({"redirect_uri": None}, MISSING_REDIRECT_URI),
         ({"client_id": None}, INVALID_REQUEST),
         ({"request_uri": "urn:ietf:params:oauth:request_uri:gone"}, INVALID_REQUEST),
     ],

@@ -22,6 +22,7 @@ from federation.oidc.backchannel import (
     send_backchannel_logouts,
 )
 from federation.oidc.provider import OidcProvider
+from federation.outbound import HttpClient
 from federation.storage.runtime import free_port
 from tests.federation.oidc.flow import Authorized, authorize, full_flow
 from tests.federation.oidc.receiver import (
@@ -103,16 +104,22 @@ async def test_destination_keeps_public_literals_and_pins_names() -> None:
     assert public.url == "https://8.8.8.8/bc" and not public.pinned
     loose = await destination("http://localhost:9/bc", allow_private=True)
     assert loose.url == "http://localhost:9/bc" and not loose.pinned
-    target = pinned(httpx.URL("https://rp.example.cn:8443/bc?x=1"), ipaddress.ip_address("8.8.8.8"))
-    assert target.url == "https://8.8.8.8:8443/bc?x=1" and target.pinned
-    assert target.headers == {"Host": "rp.example.cn:8443"}
-    assert target.extensions == {"sni_hostname": "rp.example.cn"}
-    v6 = pinned(httpx.URL("http://rp.example.cn/bc"), ipaddress.ip_address("2001:db8::1"))
-    assert v6.url == "http://[2001:db8::1]/bc" and v6.extensions == {}
+    target = pinned("https://rp.example.cn:8443/bc?x=1", ipaddress.ip_address("8.8.8.8"))
+    assert target.url == "https://rp.example.cn:8443/bc?x=1" and target.pinned
+    assert target.address == ipaddress.ip_address("8.8.8.8")  # the name stays in the URL
+
+
+async def test_a_pinned_name_is_never_resolved_again(receiver: Receiver) -> None:
+    """A name that does not resolve at all still reaches the checked address: the
+    connection cannot follow a DNS answer that changed after the check (rebinding)."""
+    url = receiver.url.replace("127.0.0.1", "rebind.invalid")
+    response = await post_logout_token(pinned(url, ipaddress.ip_address("127.0.0.1")), "t", 5.0)
+    assert response.status_code == 200 and receiver.tokens == ["t"]
+    assert receiver.hosts == [f"rebind.invalid:{receiver.port}"]
 
 
 async def test_a_pinned_post_goes_to_the_address_with_the_name(receiver: Receiver) -> None:
-    url = httpx.URL(receiver.url).copy_with(host="rp.example.cn")
+    url = receiver.url.replace("127.0.0.1", "rp.example.cn")
     target = pinned(url, ipaddress.ip_address("127.0.0.1"))
     response = await post_logout_token(target, "token-1", 5.0)
     assert response.status_code == 200
@@ -123,10 +130,9 @@ async def test_redirects_are_not_followed(provider: OidcProvider, receiver: Rece
     with_backchannel(provider, "rp-sm2", receiver.redirect_url)
     client = provider.clients.static["rp-sm2"]
     assert await send_backchannel_logout(provider, client, sub="s", sid=None) is False
-    async with httpx.AsyncClient() as shared:
-        assert (
-            await send_backchannel_logout(provider, client, sub="s", sid=None, http=shared) is False
-        )
+    shared = HttpClient(connect_timeout=2, read_timeout=2, allow_http=True)
+    assert await send_backchannel_logout(provider, client, sub="s", sid=None, http=shared) is False
+    await shared.aclose()
     assert receiver.tokens == []
 
 
@@ -138,7 +144,7 @@ async def test_the_rps_answer_body_is_never_read(
     provider.config = provider.config.model_copy(update={"backchannel_timeout": 3.0})
     with_backchannel(provider, "rp-sm2", receiver.endless_url)
     client = provider.clients.static["rp-sm2"]
-    for shared in (None, httpx.AsyncClient()):
+    for shared in (None, HttpClient(connect_timeout=2, read_timeout=2, allow_http=True)):
         started = time.monotonic()
         assert await send_backchannel_logout(provider, client, sub="s", sid=None, http=shared)
         assert time.monotonic() - started < 1.5

@@ -22,9 +22,18 @@ async def _doc(http: httpx.AsyncClient) -> dict:
 
 async def test_no_unsupported_promises(http: httpx.AsyncClient) -> None:
     doc = await _doc(http)
-    assert "require_request_uri_registration" not in doc  # request_uri only through PAR
-    assert "userinfo_signing_alg_values_supported" not in doc  # userinfo is plain JSON
-    assert doc["request_uri_parameter_supported"] is False
+    assert doc["require_request_uri_registration"] is True  # registered request_uris only
+    assert doc["userinfo_signing_alg_values_supported"] == ["SM2SM3", "ES256", "RS256"]
+    assert doc["request_uri_parameter_supported"] is True
+    assert doc["request_parameter_supported"] is True
+    assert doc["request_object_signing_alg_values_supported"] == [
+        "SM2SM3",
+        "ES256",
+        "RS256",
+        "PS256",
+        "none",
+    ]
+    assert "request_object_encryption_alg_values_supported" not in doc  # not offered
 
 
 async def test_acr_values_are_the_assurance_levels(http: httpx.AsyncClient) -> None:
@@ -38,7 +47,8 @@ async def test_client_authentication_at_every_endpoint(http: httpx.AsyncClient) 
     for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
         methods = doc[f"{endpoint}_auth_methods_supported"]
         assert methods == ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-        assert doc[f"{endpoint}_auth_signing_alg_values_supported"] == ["SM2SM3", "ES256"]
+        algs = doc[f"{endpoint}_auth_signing_alg_values_supported"]
+        assert algs == ["SM2SM3", "ES256", "RS256", "PS256"]  # never none, never HMAC
 
 
 async def test_claims_supported_covers_the_shipped_oidc_profiles(http: httpx.AsyncClient) -> None:

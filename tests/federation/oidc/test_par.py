@@ -68,7 +68,7 @@ async def test_par_errors_are_json(http: httpx.AsyncClient) -> None:
     bad_pkce = await _push(http, code_challenge_method="plain")
     assert bad_pkce.status_code == 400 and bad_pkce.json()["error"] == "invalid_request"
     with_request = await _push(http, request="e30.e30.")
-    assert with_request.json()["error"] == "request_not_supported"
+    assert with_request.json()["error"] == "invalid_request_object"  # {} names no alg
     unauthenticated = await http.post("/par", data=authorize_params("rp-par"))
     assert unauthenticated.status_code == 401
     other = await http.post("/par", data=authorize_params("rp-par"), headers=basic("rp-es256"))

@@ -1,7 +1,8 @@
-"""The lean HTTP/1.1 client's TLS against a real TLS server on 127.0.0.1 with a certificate
-made here (trusted with the CA configured or named by ``SSL_CERT_FILE``; refused without
-it, on a host name or IP mismatch, below TLS 1.2, or when the handshake stalls), and the
-httpx fallback used under a proxy keeping the same bounds."""
+"""TLS of the outgoing HTTP client (``federation.outbound``, aiohttp) against a real TLS
+server on 127.0.0.1 with a certificate made here (trusted with the CA configured or named
+by ``SSL_CERT_FILE``; refused without it, on a host name or IP mismatch, below TLS 1.2, or
+when the handshake stalls), and the proxy taken from the environment only for the URLs it
+names."""
 
 from __future__ import annotations
 
@@ -9,26 +10,21 @@ import ssl
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from connectors.base import UpstreamUnavailable
 from connectors.iamsmart.cek import CekCache
 from connectors.iamsmart.client import IAMSmartClient
-from connectors.iamsmart.http11 import (
-    MAX_BODY,
+from federation.outbound import (
     ConnectFailed,
-    Http11Pool,
-    HttpxPoster,
-    ResponseTimeout,
-    ResponseTooLarge,
+    HttpClient,
     TlsFailed,
-    open_poster,
     proxied,
+    proxy_for,
 )
 
 from .conftest import Receiver, make_config
-from .raw_http import drip, make_tls, ok, raw_server
+from .raw_http import make_tls, ok, raw_server
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -37,7 +33,7 @@ pytestmark = pytest.mark.timeout(30)
 async def test_tls_with_the_configured_ca(tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     async with raw_server(tls=tls.server) as server:
-        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
+        pool = HttpClient(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
         for host in ("localhost", "127.0.0.1", "localhost"):
             url = f"https://{host}:{server.port}/x"
             assert (await pool.post(url, b"{}", {})).json() == {"code": "D00000"}
@@ -54,7 +50,7 @@ async def test_tls_trusts_the_ca_named_by_ssl_cert_file(
     tls = make_tls(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
     async with raw_server(tls=tls.server) as server:
-        pool = Http11Pool(connect_timeout=2, read_timeout=1)
+        pool = HttpClient(connect_timeout=2, read_timeout=1)
         assert (await pool.post(server.url, b"{}", {})).status_code == 200
         await pool.aclose()
 
@@ -74,7 +70,7 @@ async def test_tls_verification_failures_are_tls_failures(
     tls = make_tls(tmp_path, names=names, ips=ips)
     async with raw_server(tls=tls.server) as server:
         ca = None if message.startswith("unable") else tls.ca_file  # the system store
-        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=ca)
+        pool = HttpClient(connect_timeout=2, read_timeout=1, ca_file=ca)
         with pytest.raises(TlsFailed, match=message):
             await pool.post(f"https://{host}:{server.port}/x", b"{}", {})
         await pool.aclose()
@@ -85,7 +81,7 @@ async def test_tls_verification_failures_are_tls_failures(
 async def test_tls_below_1_2_is_refused(tmp_path: Path) -> None:
     tls = make_tls(tmp_path, max_version=ssl.TLSVersion.TLSv1_1)
     async with raw_server(tls=tls.server) as server:
-        pool = Http11Pool(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
+        pool = HttpClient(connect_timeout=2, read_timeout=1, ca_file=tls.ca_file)
         with pytest.raises(TlsFailed):
             await pool.post(f"https://localhost:{server.port}/x", b"{}", {})
         await pool.aclose()
@@ -95,7 +91,7 @@ async def test_tls_below_1_2_is_refused(tmp_path: Path) -> None:
 async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout(tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     async with raw_server() as server:  # plain TCP: it never answers the ClientHello
-        pool = Http11Pool(connect_timeout=0.3, read_timeout=5, ca_file=tls.ca_file)
+        pool = HttpClient(connect_timeout=0.3, read_timeout=5, ca_file=tls.ca_file)
         started = time.monotonic()
         with pytest.raises(ConnectFailed, match="in time"):
             await pool.post(f"https://localhost:{server.port}/x", b"{}", {})
@@ -112,45 +108,11 @@ def test_only_verifying_tls_contexts_are_accepted() -> None:
     old.minimum_version = ssl.TLSVersion.TLSv1
     for context in (lax, old):
         with pytest.raises(ValueError, match="verify"):
-            Http11Pool(connect_timeout=1, read_timeout=1, ssl_context=context)
+            HttpClient(connect_timeout=1, read_timeout=1, ssl_context=context)
 
 
-# --- the httpx fallback keeps the same bounds ---------------------------------------------
-async def test_httpx_poster_reports_a_certificate_failure_as_a_tls_failure(
-    tmp_path: Path,
-) -> None:
-    """So that the connector does not retry it under a proxy either."""
-    tls = make_tls(tmp_path)
-    async with raw_server(tls=tls.server) as server:
-        poster = HttpxPoster(httpx.AsyncClient(timeout=2), total_timeout=2)
-        with pytest.raises(TlsFailed):
-            await poster.post(f"https://localhost:{server.port}/x", b"{}", {})
-        await poster.aclose()
-        trusting = HttpxPoster(
-            httpx.AsyncClient(timeout=2, verify=ssl.create_default_context(cafile=tls.ca_file))
-        )
-        answer = await trusting.post(f"https://localhost:{server.port}/x", b"{}", {})
-        assert answer.status_code == 200
-        await trusting.aclose()
-
-
-async def test_httpx_poster_bounds_the_body_and_the_whole_exchange() -> None:
-    poster = HttpxPoster(httpx.AsyncClient(timeout=5), total_timeout=0.5)
-    async with raw_server() as server:
-        server.answer = lambda _: ok(b"x" * (MAX_BODY + 1))
-        with pytest.raises(ResponseTooLarge):
-            await poster.post(server.url, b"{}", {})
-        server.answer = lambda _: drip(ok(b"x" * 40), 0.05)  # each byte in time, not all
-        started = time.monotonic()
-        with pytest.raises(ResponseTimeout):
-            await poster.post(server.url, b"{}", {})
-        assert time.monotonic() - started < 1.0
-        server.answer = lambda _: ok(b'{"code":"D00000"}')
-        assert (await poster.post(server.url, b"{}", {})).json() == {"code": "D00000"}
-    await poster.aclose()
-
-
-def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+# --- a proxy only when the environment names one for the URL ---------------------------
+async def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "HTTPS_PROXY",
         "https_proxy",
@@ -163,16 +125,14 @@ def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     assert not proxied("https://apigw-isit.staging-eid.gov.hk")
-    assert isinstance(open_poster("https://a.hk", connect_timeout=1, read_timeout=1), Http11Pool)
     monkeypatch.setenv("https_proxy", "http://proxy.internal:3128")
     monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
     assert proxied("https://apigw-isit.staging-eid.gov.hk")
     assert not proxied("http://127.0.0.1:8001")
-    fallback = open_poster("https://a.hk", connect_timeout=1, read_timeout=2)
-    assert isinstance(fallback, HttpxPoster) and fallback.total_timeout == 3
+    assert proxy_for("https://a.hk") == "http://proxy.internal:3128"
     monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
-    with pytest.raises(ValueError, match="loopback"):
-        open_poster("http://a.hk", connect_timeout=1, read_timeout=1)
+    with pytest.raises(ValueError, match="loopback"):  # the proxy changes nothing of that
+        await HttpClient(connect_timeout=1, read_timeout=1).post("http://a.hk/x", b"", {})
 
 
 # --- the connector's TLS settings --------------------------------------------------------
