@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from consent.merkle import verify_consistency
 from consent.signing import JwsSigner, JwsVerifier, SignatureError
 from consent.tree_heads import COSIG_TYP, STH_TYP, sth_digest
+from federation import untrusted
 
 _MAX_BODY = 1 << 20
 
@@ -150,7 +151,7 @@ def create_witness_app(witness: Witness) -> FastAPI:
         try:
             if len(raw) > _MAX_BODY:
                 raise Refused("invalid_request", "body too large")
-            body = json.loads(raw)
+            body = untrusted.loads(raw, max_bytes=_MAX_BODY)
             if not isinstance(body, dict) or not isinstance(body.get("sth"), str):
                 raise Refused("invalid_request", 'expected {"sth": …, "proofs": […]}')
             cosig = witness.cosign(body["sth"], body.get("proofs") or [])

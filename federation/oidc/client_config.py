@@ -23,13 +23,13 @@ Static clients (YAML) are never managed here.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi.responses import Response
 
+from federation import untrusted
 from federation.oidc.client_names import ConfusableName, claim_client_name, release_client_name
 from federation.oidc.clients import Client
 from federation.oidc.errors import OAuthError
@@ -133,7 +133,7 @@ async def configuration_endpoint(
         await delete_client(provider, redis, client)
         return Response(status_code=204, headers=NO_STORE)
     try:
-        metadata = json.loads(body or b"")
+        metadata = untrusted.loads(body or b"")
     except ValueError as exc:
         raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
     return json_no_store(await update_client(provider, redis, client, metadata))

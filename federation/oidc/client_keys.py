@@ -19,11 +19,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from federation import untrusted
 from federation.crypto.jose import InvalidJWS, decode_jwt
 
 CLIENT_JWS_ALGS = ("SM2SM3", "ES256", "RS256", "PS256")
@@ -90,7 +89,7 @@ def unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS/JWT before verification (to pick a key)."""
     try:
         part = token.split(".")[0]
-        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        header = untrusted.loads_b64url(part)
     except (ValueError, TypeError, RecursionError) as exc:
         raise ClientJWTError("malformed JWS header") from exc
     if not isinstance(header, dict):

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from federation import untrusted
 from federation.oidc.client_keys import ClientJWTError, check_public_jwks, verify_client_jwt
 from federation.oidc.clients import Client
 from federation.oidc.config import OidcConfig
@@ -39,7 +40,7 @@ async def fetch_jwks(config: OidcConfig, uri: str) -> tuple[dict[str, Any], int]
     """(key set, seconds to cache it) fetched from ``uri``; :class:`KeysUnavailable`."""
     try:
         fetched = await fetch(uri, config, accept=JWKS_MEDIA)
-        jwks = json.loads(fetched.body)
+        jwks = untrusted.loads(fetched.body, max_bytes=untrusted.MAX_UPSTREAM)
         check_public_jwks(jwks)
     except FetchError as exc:
         raise KeysUnavailable(exc.reason) from exc

@@ -24,7 +24,6 @@ Failures are :class:`RequestObjectError` with the RFC 9101 §7 error code.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
+from federation import untrusted
 from federation.oidc.client_keys import (
     CLIENT_JWS_ALGS,
     ClientJWTError,
@@ -154,7 +154,7 @@ def _unsigned_claims(token: str) -> dict[str, Any]:
     if signature:
         raise RequestObjectError("invalid_request_object", "alg none with a signature")
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = untrusted.loads_b64url(payload)
     except (ValueError, RecursionError) as exc:
         raise RequestObjectError("invalid_request_object", "payload is not JSON") from exc
     if not isinstance(claims, dict):

@@ -49,6 +49,17 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("consent/records.py", "ConsentRecord.from_hash"): "our consent record",
     ("consent/redis_store.py", "RedisConsentStore.get_sealed_values"): "sealed by us",
     ("consent/signing.py", "JwksVerifier.__init__"): "configuration",
+    ("consent/log_evidence.py", "head_payload"): "a tree head we signed",
+    ("consent/migrate_log.py", "migrated_up_to"): "our migration marker in Redis",
+    ("consent/translog.py", "parse_log_entry"): "our log entry in Redis",
+    ("consent/tree_heads.py", "_payload"): "a tree head we signed",
+    ("consent/tree_heads.py", "last_sth_in_file"): "our own heads file",
+    ("consent/tree_heads.py", "read_lines"): "our own heads file",
+    ("consent/witness.py", "Witness.last"): "the witness's own state file",
+    ("federation/cli/audit_log.py", "_last_head"): "an operator's local file",
+    ("federation/cli/audit_log.py", "_ref_of"): "an operator's local receipt file",
+    ("federation/cli/audit_log.py", "witness"): "an operator's local file",
+    ("federation/oidc/jwks_cache.py", "client_key_set"): "a key set we cached after checking it",
 }
 """Every ``json.load(s)``/``orjson.loads`` in the product packages, by file and enclosing
 function, with why it does not read caller-sent data."""
