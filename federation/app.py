@@ -27,7 +27,7 @@ from federation import logs
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings, get_settings
-from federation.storage.client import connect
+from federation.storage.client import durable_client, ephemeral_client
 from federation.web import RequestContextMiddleware
 
 log = logging.getLogger("idbridge.app")
@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_base_app(settings: Settings | None = None) -> FastAPI:
-    """Middleware, error handlers, ``/healthz``, ``/readyz`` and Redis (``app.state.redis``).
+    """Middleware, error handlers, ``/healthz``, ``/readyz`` and Redis: ``app.state.redis``
+    (durable) and ``app.state.ephemeral_redis`` (journeys, counters, caches).
 
     ``app.state.start_hooks`` / ``stop_hooks`` run after Redis connects / before it closes.
     """
@@ -54,9 +55,8 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not settings.redis_url:
-            raise RuntimeError("IDBRIDGE_REDIS_URL is not set (or use --embedded-redis)")
-        app.state.redis = connect(settings.redis_url)
+        app.state.redis = durable_client(settings)
+        app.state.ephemeral_redis = ephemeral_client(settings, app.state.redis)
         try:
             for hook in app.state.start_hooks:
                 await hook(app)
@@ -64,6 +64,8 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for hook in reversed(app.state.stop_hooks):
                 await hook(app)
+            if app.state.ephemeral_redis is not app.state.redis:
+                await app.state.ephemeral_redis.aclose()
             await app.state.redis.aclose()
 
     app = FastAPI(
@@ -90,9 +92,13 @@ def _install_health(app: FastAPI) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
-        """Readiness: Redis answers PING."""
+        """Readiness: the durable and the ephemeral Redis answer PING."""
+        state = request.app.state
         try:
-            await request.app.state.redis.ping()
+            await state.redis.ping()
+            ephemeral = getattr(state, "ephemeral_redis", state.redis)
+            if ephemeral is not state.redis:
+                await ephemeral.ping()
         except Exception:  # any Redis failure means not ready
             log.warning("readiness check failed: redis unreachable")
             return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)

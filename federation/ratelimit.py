@@ -138,7 +138,8 @@ def _limiter(request: Request) -> RateLimiter | None:
     """The app's limiter; ``None`` when limits are off (or the app has no bridge settings
     or Redis: a router mounted alone in a test)."""
     settings: Settings | None = getattr(request.app.state, "settings", None)
-    redis = getattr(request.app.state, "redis", None)
+    state = request.app.state
+    redis = getattr(state, "ephemeral_redis", None) or getattr(state, "redis", None)
     if settings is None or redis is None or not settings.rate_limit_enabled:
         return None
     limiter = getattr(request.app.state, "rate_limiter", None)

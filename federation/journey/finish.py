@@ -66,15 +66,22 @@ def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
 async def issue_code(
     journey: Journey, request: Request, record: JourneyRecord, grant: Grant
 ) -> Response:
-    """Issue the code, end the journey (same round trip) and send the browser back (a
-    redirect, or the form-post page: :mod:`federation.oidc.response_mode`)."""
+    """Issue the code, end the journey (same round trip when both live in one Redis) and
+    send the browser back (a redirect, or the form-post page:
+    :mod:`federation.oidc.response_mode`). With a separate ephemeral Redis the journey is
+    deleted first, so that a failure between the two can never leave it usable for a
+    second code."""
+    discard = journey.store.ending(record)
+    if journey.store.redis is not journey.redis:
+        await journey.store.redis.delete(*discard)
+        discard = []
     url = await issue_authorization_code(
         journey.redis,
         record.authz,
         grant,
         clock=journey.provider.clock,
         code_ttl=journey.provider.config.code_ttl,
-        discard=journey.store.ending(record),
+        discard=discard,
     )
     await count_login(journey, record, "success")
     response = authorization_response(journey.pages, request, record.authz, url)

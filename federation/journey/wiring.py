@@ -8,10 +8,11 @@ as its ``/authorize`` hook, the trilingual error page and the signed-out page), 
 journey, the residents' self-service (``/consents``, a first-party client of the journey),
 the operator API.
 
-At start-up (Redis connected): the upstream connector, the consent services with
-:class:`OidcGrantRevoker` (revocation → tokens revoked + back-channel logout), the
-:class:`StoreConsentChecker` on the provider, the journey context and the consent expiry
-loop.
+At start-up (Redis connected): the upstream connector and the journey store on the
+ephemeral Redis (``app.state.ephemeral_redis``; everything else on the durable one), the
+consent services with :class:`OidcGrantRevoker` (revocation → tokens revoked +
+back-channel logout), the :class:`StoreConsentChecker` on the provider, the journey context
+and the consent expiry loop.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ async def start_bridge(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     provider: OidcProvider = app.state.oidc
     redis = app.state.redis
+    ephemeral = getattr(app.state, "ephemeral_redis", redis)
     key = pii_key(settings)
     timeout = provider.config.backchannel_timeout
     http = HttpClient(connect_timeout=timeout, read_timeout=timeout, allow_http=True)
@@ -110,7 +112,7 @@ async def start_bridge(app: FastAPI) -> None:
     provider.consent_checker = StoreConsentChecker(consent.store)
     provider.client_offboarding = LifecycleOffboarding(consent.lifecycle)
     config = app.state.connector_config
-    connector = open_connector(config, redis=redis) if config else None
+    connector = open_connector(config, redis=ephemeral) if config else None
     if connector is None:
         log.warning("no upstream connector configured: logins will be unavailable")
     sealer = Sealer(key)
@@ -120,7 +122,7 @@ async def start_bridge(app: FastAPI) -> None:
         provider=provider,
         pages=app.state.pages,
         redis=redis,
-        store=JourneyStore(redis, sealer, settings.journey_ttl),
+        store=JourneyStore(ephemeral, sealer, settings.journey_ttl),
         sealer=sealer,
         consent=consent,
         profiles=app.state.profiles,
