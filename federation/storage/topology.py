@@ -43,7 +43,7 @@ def find_redis_sentinel() -> list[str]:
 class SentinelProcess:
     """One ``redis-sentinel`` on loopback monitoring ``SERVICE``."""
 
-    def __init__(self, primary_port: int, quorum: int, root: Path) -> None:
+    def __init__(self, primary_port: int, quorum: int, root: Path, down_after_ms: int) -> None:
         self.port = free_port()
         self.dir = root / f"sentinel-{self.port}"
         self.dir.mkdir(parents=True)
@@ -57,7 +57,7 @@ class SentinelProcess:
                     f"dir {self.dir}",
                     f"logfile {self.dir / 'sentinel.log'}",
                     f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} {quorum}",
-                    f"sentinel down-after-milliseconds {SERVICE} 1000",
+                    f"sentinel down-after-milliseconds {SERVICE} {down_after_ms}",
                     f"sentinel failover-timeout {SERVICE} 6000",
                     f"sentinel parallel-syncs {SERVICE} 2",
                     "",
@@ -89,10 +89,18 @@ class SentinelProcess:
 
 class SentinelSet:
     """Primary + ``replicas`` replicas (durable: AOF ``appendfsync always``) + ``sentinels``
-    sentinels with quorum ``sentinels // 2 + 1``. :meth:`kill_primary` SIGKILLs the primary
+    sentinels with quorum ``sentinels // 2 + 1`` that call the primary down after
+    ``down_after_ms`` without an answer. :meth:`kill_primary` SIGKILLs the primary
     and :meth:`wait_failover` returns the new primary's port."""
 
-    def __init__(self, *, replicas: int = 2, sentinels: int = 3, durable: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        replicas: int = 2,
+        sentinels: int = 3,
+        durable: bool = True,
+        down_after_ms: int = 1000,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="idbridge-sentinel-"))
         self.primary = RedisServer(durable=durable, data_dir=self.root / "primary")
         self.replicas = [
@@ -105,7 +113,8 @@ class SentinelSet:
         ]
         quorum = sentinels // 2 + 1
         self.sentinels = [
-            SentinelProcess(self.primary.port, quorum, self.root) for _ in range(sentinels)
+            SentinelProcess(self.primary.port, quorum, self.root, down_after_ms)
+            for _ in range(sentinels)
         ]
 
     @property
