@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 
 from consent.records import canonical_json
 from consent.signing import JwsSigner
+from federation import metrics
 from federation.crypto.sm3 import sm3
 from federation.storage.keys import Keys
 
@@ -209,6 +210,8 @@ class AuditChain:
                 event, writes=writes, guards=guards, index_keys=index_keys, shard_key=shard_key
             )
         appended = await self._append_once(event, writes, guards, index_keys)
+        if event.action.startswith("consent."):
+            metrics.CONSENT_EVENTS.labels(event.action.removeprefix("consent.")).inc()
         await self._maybe_checkpoint(appended)
         return appended
 

@@ -13,6 +13,7 @@ consent checker on the provider.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,11 +24,12 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from federation import logs
+from federation import logs, metrics
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings, get_settings
 from federation.storage.client import durable_client, ephemeral_client
+from federation.storage.keys import Keys
 from federation.web import RequestContextMiddleware
 
 log = logging.getLogger("idbridge.app")
@@ -78,10 +80,39 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.start_hooks = []
     app.state.stop_hooks = []
+    app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.issuer.startswith("https://"))
     _install_error_handlers(app)
     _install_health(app)
+    _install_metrics(app)
     return app
+
+
+def _install_metrics(app: FastAPI) -> None:
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus exposition, for ``Authorization: Bearer $IDBRIDGE_METRICS_TOKEN``
+        only; without a configured token the endpoint does not exist."""
+        token = request.app.state.settings.metrics_token
+        if token is None:
+            raise StarletteHTTPException(404, "not found")
+        given = request.headers.get("authorization", "")
+        expected = "Bearer " + token.get_secret_value()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise StarletteHTTPException(401, "metrics need the bearer token")
+        await _audit_status(request.app)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+async def _audit_status(app: FastAPI) -> None:
+    """The audit gauges, read at scrape time from what ``idbridge audit verify`` recorded."""
+    try:
+        verified = await app.state.redis.hgetall(Keys.AUDIT_VERIFIED)
+        seq = await app.state.redis.hget(Keys.AUDIT_HEAD, "seq")
+    except RedisError:
+        return  # the Redis families say why
+    metrics.set_audit_status(verified, int(seq or 0))
 
 
 def _install_health(app: FastAPI) -> None:

@@ -34,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
+from federation import metrics
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings
@@ -184,7 +185,9 @@ def per_address(bucket: str, *, error: str | None = None) -> Callable[[Request],
 
 
 def _refused(bucket: str, decision: Decision, limit: int) -> None:
-    """Log the first refusal of a window only (a flood must not flood the logs)."""
+    """Count every refusal; log the first of a window only (a flood must not flood the
+    logs)."""
+    metrics.RATE_LIMITED.labels(bucket).inc()
     if decision.count == limit + 1:
         log.warning("rate limit hit", extra={"fields": {"bucket": bucket}})
 

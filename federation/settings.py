@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         le=10000,
         description="How long WAIT may take before the request fails with 503, ms.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that GET /metrics (Prometheus) requires; unset: no "
+        "/metrics endpoint at all.",
+    )
     ephemeral_redis_url: str | None = Field(
         None,
         description="A second, non-durable Redis for journey state, rate-limit counters "

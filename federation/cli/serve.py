@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from federation.storage.runtime import RedisServer
 def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
     """Run the bridge (uvicorn, the app factory)."""
     server = RedisServer().start() if embedded_redis else None
+    metrics_dir = _metrics_dir() if workers > 1 else None
     try:
         if server is not None:
             os.environ["IDBRIDGE_REDIS_URL"] = server.url
@@ -42,8 +45,22 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             proxy_headers=Settings().trust_proxy_headers,
         )
     finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         if server is not None:
             server.stop()
+
+
+def _metrics_dir() -> str | None:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for this run's workers (spawned, they import
+    ``prometheus_client`` afresh and inherit it), so ``/metrics`` merges every worker;
+    ``None`` when the operator set one (theirs is kept, and they clear it between runs).
+    One worker runs in this process, which imported the library already: no directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    folder = tempfile.mkdtemp(prefix="idbridge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 @click.command()

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from federation import metrics
 from federation.journey.acr_oidc import answered_acr
 from federation.journey.context import Journey
 from federation.journey.failures import count_login
@@ -84,6 +85,7 @@ async def issue_code(
         discard=discard,
     )
     await count_login(journey, record, "success")
+    metrics.LOGINS.labels("success", "none").inc()
     response = authorization_response(journey.pages, request, record.authz, url)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"

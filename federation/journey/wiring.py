@@ -31,6 +31,7 @@ from consent.operator.console import install_console
 from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
+from federation import metrics
 from federation.journey import failures
 from federation.journey.bindings import (
     LifecycleOffboarding,
@@ -115,6 +116,8 @@ async def start_bridge(app: FastAPI) -> None:
     connector = open_connector(config, redis=ephemeral) if config else None
     if connector is None:
         log.warning("no upstream connector configured: logins will be unavailable")
+    else:
+        _time_upstream_calls(connector)
     sealer = Sealer(key)
     app.state.consent = consent
     app.state.journey = Journey(
@@ -134,6 +137,16 @@ async def start_bridge(app: FastAPI) -> None:
     app.state.expiry_task = asyncio.create_task(
         expiry_loop(consent.lifecycle, EXPIRY_INTERVAL_SECONDS, app.state.stop_expiry)
     )
+
+
+def _time_upstream_calls(connector: object) -> None:
+    """Wrap the connector's API poster (``connector.client._http``, the iAM Smart client's
+    one HTTP seam) in :class:`federation.metrics.TimedPoster`; a connector without one is
+    left as it is (tests/federation/test_metrics.py checks the iAM Smart one is timed)."""
+    client = getattr(connector, "client", None)
+    poster = getattr(client, "_http", None)
+    if poster is not None and not isinstance(poster, metrics.TimedPoster):
+        client._http = metrics.TimedPoster(poster, str(getattr(connector, "id", "upstream")))  # type: ignore[union-attr]
 
 
 async def stop_bridge(app: FastAPI) -> None:

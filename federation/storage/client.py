@@ -25,6 +25,9 @@ a failover could lose. The ephemeral client (journeys, counters, caches) is buil
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -38,6 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from federation import metrics
 from federation.settings import Settings
 
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
@@ -72,24 +76,40 @@ async def _wait_on(conn: Any, replicas: int, timeout_ms: int) -> None:
         raise ReplicasUnavailable(f"only {acked} of {replicas} replicas acknowledged in time")
 
 
+@contextmanager
+def _measured(store: str, command: str) -> Iterator[None]:
+    """``idbridge_redis_command_seconds`` / ``idbridge_redis_errors`` for one round trip."""
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception as exc:
+        metrics.REDIS_ERRORS.labels(store, type(exc).__name__).inc()
+        raise
+    finally:
+        metrics.REDIS_COMMAND.labels(store, command).observe(time.perf_counter() - start)
+
+
 class DurablePipeline(Pipeline):
     """A pipeline (or MULTI/EXEC) followed by WAIT on its connection when it wrote."""
 
     wait_replicas: int = 0
     wait_timeout_ms: int = 500
+    store: str = "durable"
 
     async def _execute_transaction(  # type: ignore[override]
         self, connection: Any, commands: Any, raise_on_error: Any
     ) -> Any:
-        result = await super()._execute_transaction(connection, commands, raise_on_error)
-        await self._wait_if_wrote(connection, commands)
+        with _measured(self.store, "MULTI"):
+            result = await super()._execute_transaction(connection, commands, raise_on_error)
+            await self._wait_if_wrote(connection, commands)
         return result
 
     async def _execute_pipeline(  # type: ignore[override]
         self, connection: Any, commands: Any, raise_on_error: bool
     ) -> Any:
-        result = await super()._execute_pipeline(connection, commands, raise_on_error)
-        await self._wait_if_wrote(connection, commands)
+        with _measured(self.store, "PIPELINE"):
+            result = await super()._execute_pipeline(connection, commands, raise_on_error)
+            await self._wait_if_wrote(connection, commands)
         return result
 
     async def _wait_if_wrote(self, connection: Any, commands: Any) -> None:
@@ -102,13 +122,19 @@ class DurableRedis(aioredis.Redis):
 
     wait_replicas: int = 0
     wait_timeout_ms: int = 500
+    store: str = "durable"
+    """The ``store`` label of its metrics (``durable`` or ``ephemeral``)."""
 
     async def _send_command_parse_response(
         self, conn: Any, command_name: Any, *args: Any, **options: Any
     ) -> Any:
-        result = await super()._send_command_parse_response(conn, command_name, *args, **options)
-        if self.wait_replicas > 0 and is_write(command_name):
-            await _wait_on(conn, self.wait_replicas, self.wait_timeout_ms)
+        name = str(command_name).split(" ", 1)[0].upper()
+        with _measured(self.store, name):
+            result = await super()._send_command_parse_response(
+                conn, command_name, *args, **options
+            )
+            if self.wait_replicas > 0 and is_write(command_name):
+                await _wait_on(conn, self.wait_replicas, self.wait_timeout_ms)
         return result
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
@@ -117,6 +143,7 @@ class DurableRedis(aioredis.Redis):
         )
         pipe.wait_replicas = self.wait_replicas
         pipe.wait_timeout_ms = self.wait_timeout_ms
+        pipe.store = self.store
         return pipe
 
 
@@ -265,7 +292,11 @@ def ephemeral_client(settings: Settings, durable: Any) -> Any:
     password = settings.redis_sentinel_password
     secret = password.get_secret_value() if password else None
     if settings.ephemeral_redis_url:
-        return connect(settings.ephemeral_redis_url, sentinel_password=secret)
-    if settings.redis_wait_replicas == 0 or settings.redis_url is None:
+        client = connect(settings.ephemeral_redis_url, sentinel_password=secret)
+    elif settings.redis_wait_replicas == 0 or settings.redis_url is None:
         return durable
-    return connect(settings.redis_url, sentinel_password=secret)
+    else:
+        client = connect(settings.redis_url, sentinel_password=secret)
+    if isinstance(client, DurableRedis):
+        client.store = "ephemeral"
+    return client

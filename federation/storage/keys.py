@@ -148,6 +148,10 @@ class Keys:
     AUDIT_HEAD = f"{PREFIX}audit:head"
     """Hash: sequence number and hash of the last audit entry. Durable."""
 
+    AUDIT_VERIFIED = f"{PREFIX}audit:verified"
+    """Hash: the last ``idbridge audit verify`` result (``ok`` 1/0, ``ts``, ``seq``), read
+    by ``/metrics``. Durable."""
+
     # --- consent transparency log (issue 15; durable) ----------------------------------
     # Every key of shard ``s`` carries the hash tag ``{audit:<s>}``, so on Redis Cluster a
     # shard's stream, head and leaf hashes share one slot and a consent record tagged the
