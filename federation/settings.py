@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         le=10000,
         description="How long WAIT may take before the request fails with 503, ms.",
     )
+    shutdown_grace: int = Field(
+        30,
+        ge=1,
+        le=600,
+        description="On SIGTERM, how long in-flight requests may take to finish before the "
+        "worker exits, seconds (uvicorn's graceful shutdown).",
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token that GET /metrics (Prometheus) requires; unset: no "

@@ -26,7 +26,8 @@ from federation.storage.runtime import RedisServer
     help="Start a private redis-server (durable AOF) on loopback instead of IDBRIDGE_REDIS_URL.",
 )
 def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
-    """Run the bridge (uvicorn, the app factory)."""
+    """Run the bridge (uvicorn, the app factory). SIGTERM drains: the listener closes, and
+    in-flight requests get ``IDBRIDGE_SHUTDOWN_GRACE`` seconds to finish."""
     server = RedisServer().start() if embedded_redis else None
     metrics_dir = _metrics_dir() if workers > 1 else None
     try:
@@ -34,6 +35,7 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             os.environ["IDBRIDGE_REDIS_URL"] = server.url
             click.echo(f"embedded redis: {server.url} (data in {server.data_dir})", err=True)
         os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
+        settings = Settings()
         uvicorn.run(
             "federation.app:create_app",
             factory=True,
@@ -42,7 +44,8 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             workers=workers,
             access_log=False,
             log_config=None,
-            proxy_headers=Settings().trust_proxy_headers,
+            proxy_headers=settings.trust_proxy_headers,
+            timeout_graceful_shutdown=settings.shutdown_grace,
         )
     finally:
         if metrics_dir is not None:
