@@ -15,7 +15,8 @@ Two classes of limit, both configured by :class:`federation.settings.Settings`:
 
 A refused request gets 429 with ``Retry-After`` (the seconds left in the window):
 JSON ``{"error": ...}`` for APIs, the trilingual ``rate_limited`` page for people.
-Layer 1: imports the settings, the storage keys and the pages only.
+Counters live on the ephemeral Redis (``app.state.ephemeral_redis``) when there is one.
+Layer 1: imports the settings, the storage keys, the metrics and the pages only.
 """
 
 from __future__ import annotations
