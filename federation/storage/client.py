@@ -34,12 +34,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from federation import metrics
 from federation.settings import Settings
@@ -148,16 +144,12 @@ class DurableRedis(aioredis.Redis):
 
 
 def _client_kwargs(max_connections: int) -> dict[str, Any]:
-    """Connection options every topology shares (pool size, keepalive, retry)."""
+    """Connection options every topology shares (redis-py's own retry policy is kept)."""
     return {
         "decode_responses": True,
         "max_connections": max_connections,
         "health_check_interval": 30,
         "socket_keepalive": True,
-        "socket_timeout": 5.0,
-        "socket_connect_timeout": 2.0,
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
 
 
@@ -228,7 +220,7 @@ def _sentinel(
 def _cluster(url: str, kwargs: dict[str, Any]) -> RedisCluster:
     parts = urlsplit(url)
     tls = _tls_kwargs(parse_qs(parts.query)) if parts.scheme.startswith("rediss") else {}
-    options = {k: v for k, v in kwargs.items() if k not in ("retry_on_error", "max_connections")}
+    options = {k: v for k, v in kwargs.items() if k != "max_connections"}
     return RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in _hosts(parts.netloc)],
         max_connections=kwargs["max_connections"],
