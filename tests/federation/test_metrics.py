@@ -75,6 +75,7 @@ def metered(
         app, settings = build_with_env(env)
         with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
             jwks = httpx.get(f"{srv.url}/jwks").json()
+            jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
 
 

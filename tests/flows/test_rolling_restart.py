@@ -45,10 +45,11 @@ from tests.federation.journey.harness import (
 )
 
 IDBRIDGE = Path(sys.executable).parent / "idbridge"
-PERSONAS = ("chan-tai-man", "wong-siu-ming")
+PERSONAS = ("chan-tai-man", "wong-siu-ming", "chow-mei-ling", "cheung-kai-ming")
 CLIENTS = ("rp-sm2", "rp-es256")
-LOAD = 4
-"""Logins running at once, each starting the next as soon as it ends."""
+LOAD = len(PERSONAS)
+"""Logins running at once, each starting the next as soon as it ends: one person each (a
+person's new consent supersedes one a concurrent login of theirs is about to use)."""
 
 
 class Balancer:
@@ -138,6 +139,8 @@ async def two_bridges(
         async with Balancer(lb, [port_a, port_b]):
             async with httpx.AsyncClient() as http:  # the balancer runs on this loop
                 jwks = (await http.get(f"http://127.0.0.1:{lb}/jwks")).json()
+                sm2 = (await http.get(f"http://127.0.0.1:{lb}/jwks/sm2")).json()
+                jwks["keys"] += sm2["keys"]
             bridge = Bridge(f"http://127.0.0.1:{lb}", sim_url, settings, rp, "", env, jwks)
             try:
                 yield bridge, processes
@@ -147,10 +150,10 @@ async def two_bridges(
                         process.terminate()
 
 
-async def _login(bridge: Bridge, number: int) -> str:
+async def _login(bridge: Bridge, user: int, number: int) -> str:
     client = rp_client(bridge, CLIENTS[number % 2])
     url, _, _, verifier = await authorize_url(bridge, client)
-    person = Person(bridge, PERSONAS[number % 2])
+    person = Person(bridge, PERSONAS[user])
     await person.http.aclose()  # one connection per request, like a browser behind a proxy
     person.http = httpx.AsyncClient(
         headers={"User-Agent": DESKTOP},
@@ -178,14 +181,14 @@ async def test_a_rolling_restart_loses_no_login(
     stop = asyncio.Event()
     counter = itertools.count()
 
-    async def user() -> None:
+    async def user(index: int) -> None:
         while not stop.is_set():
             try:
-                done.append(await _login(bridge, next(counter)))
+                done.append(await _login(bridge, index, next(counter)))
             except Exception as exc:  # every failure is reported, none hidden
                 failed.append(f"{type(exc).__name__}: {exc}"[:300])
 
-    users = [asyncio.create_task(user()) for _ in range(LOAD)]
+    users = [asyncio.create_task(user(i)) for i in range(LOAD)]
     started = time.monotonic()
     await asyncio.sleep(2)
     exits = []

@@ -113,12 +113,17 @@ async def test_no_write_is_acknowledged_without_its_replica() -> None:
 
 
 async def _to_consent_page(stack, persona: str) -> tuple[Person, httpx.Response]:
-    client = rp_client(stack.bridge, "rp-sm2")
-    url, _, _, _ = await authorize_url(stack.bridge, client)
-    person = Person(stack.bridge, persona)
-    page = await person.sign_in(url)
-    assert page.status_code == 200 and str(page.url).endswith("/journey/consent"), page.text[:300]
-    return person, page
+    """Set-up, before the fault: the person signs in up to the consent page (again if the
+    loaded machine made the simulator time out: that is not what is tested)."""
+    for _ in range(3):
+        client = rp_client(stack.bridge, "rp-sm2")
+        url, _, _, _ = await authorize_url(stack.bridge, client)
+        person = Person(stack.bridge, persona)
+        page = await person.sign_in(url)
+        if page.status_code == 200 and str(page.url).endswith("/journey/consent"):
+            return person, page
+        await person.aclose()
+    raise AssertionError(f"{persona} never reached the consent page: {page.status_code}")
 
 
 async def _receipt_id(person: Person) -> str:
@@ -138,9 +143,9 @@ async def test_failover_loses_no_acknowledged_consent(tmp_path: Path) -> None:
     started = time.monotonic()
     with sentinel_stack(tmp_path, CONSENTS) as stack:
         ready: list[tuple[Person, httpx.Response]] = []
-        for batch in range(0, CONSENTS, 20):
+        for batch in range(0, CONSENTS, 10):
             ready += await asyncio.gather(
-                *(_to_consent_page(stack, p) for p in stack.personas[batch : batch + 20])
+                *(_to_consent_page(stack, p) for p in stack.personas[batch : batch + 10])
             )
         old = stack.topology.primary_port()
         assert old is not None
