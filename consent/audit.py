@@ -85,6 +85,12 @@ class GuardFailed(Exception):
         self.index = index
 
 
+def _count(event: Event) -> None:
+    """``idbridge_consent_events_total`` for a consent event that was appended."""
+    if event.action.startswith("consent."):
+        metrics.CONSENT_EVENTS.labels(event.action.removeprefix("consent.")).inc()
+
+
 class AuditUnavailable(RuntimeError):
     """The chain could not be appended to (contention did not settle)."""
 
@@ -206,12 +212,13 @@ class AuditChain:
         With a transparency ``log`` the event becomes a leaf of the shard of
         ``shard_key`` (the subject; ``consent.translog``) instead of a chain entry."""
         if self.log is not None:
-            return await self.log.append(
+            logged = await self.log.append(
                 event, writes=writes, guards=guards, index_keys=index_keys, shard_key=shard_key
             )
+            _count(event)
+            return logged
         appended = await self._append_once(event, writes, guards, index_keys)
-        if event.action.startswith("consent."):
-            metrics.CONSENT_EVENTS.labels(event.action.removeprefix("consent.")).inc()
+        _count(event)
         await self._maybe_checkpoint(appended)
         return appended
 
