@@ -3,9 +3,12 @@ small TCP load balancer share one Redis; while logins run without pause, each pr
 turn gets SIGTERM (it drains: the listener closes, in-flight requests finish), exits 0 and
 is started again. Every login that was started completes with an ID token.
 
-The balancer does what haproxy does in deploy/compose.yaml: round-robin per connection,
-and a refused connection is tried on the other backend. The people's browsers open one
-connection per request, as behind a real proxy a closed keep-alive is retried by it."""
+The balancer does what haproxy does in deploy/compose.yaml and a Service in
+deploy/k8s: round-robin per connection, a refused connection tried on the other backend,
+and a process leaves the rotation just before its SIGTERM (the preStop pause: a
+connection the kernel queued for a closing listener would be reset unanswered). The
+people's browsers open one connection per request, as behind a real proxy a closed
+keep-alive is retried by it."""
 
 from __future__ import annotations
 
@@ -57,6 +60,8 @@ class Balancer:
 
     def __init__(self, port: int, backends: list[int]) -> None:
         self.port, self.backends = port, backends
+        self.out: set[int] = set()
+        """Backends taken out of rotation (a pod whose readiness failed in its preStop)."""
         self._next = itertools.cycle(range(len(backends)))
         self._server: asyncio.Server | None = None
 
@@ -73,6 +78,8 @@ class Balancer:
         upstream = None
         for i in range(len(self.backends)):
             port = self.backends[(first + i) % len(self.backends)]
+            if port in self.out:
+                continue
             with contextlib.suppress(OSError):
                 upstream = await asyncio.open_connection("127.0.0.1", port)
                 break
@@ -120,7 +127,7 @@ class BridgeProcess:
 @pytest.fixture
 async def two_bridges(
     redis_server: RedisServer, tmp_path: Path
-) -> AsyncIterator[tuple[Bridge, list[BridgeProcess]]]:
+) -> AsyncIterator[tuple[Bridge, list[BridgeProcess], Balancer]]:
     lb, port_a, port_b, sim_port = free_port(), free_port(), free_port(), free_port()
     rp = RelyingParty()
     sim_url = f"http://127.0.0.1:{sim_port}"
@@ -136,14 +143,14 @@ async def two_bridges(
         for process in processes:  # one after the other: the first generates the keys
             process.start()
         settings = Settings(redis_url=redis_server.url, issuer=f"http://127.0.0.1:{lb}")
-        async with Balancer(lb, [port_a, port_b]):
+        async with Balancer(lb, [port_a, port_b]) as balancer:
             async with httpx.AsyncClient() as http:  # the balancer runs on this loop
                 jwks = (await http.get(f"http://127.0.0.1:{lb}/jwks")).json()
                 sm2 = (await http.get(f"http://127.0.0.1:{lb}/jwks/sm2")).json()
                 jwks["keys"] += sm2["keys"]
             bridge = Bridge(f"http://127.0.0.1:{lb}", sim_url, settings, rp, "", env, jwks)
             try:
-                yield bridge, processes
+                yield bridge, processes, balancer
             finally:
                 for process in processes:
                     with contextlib.suppress(Exception):
@@ -173,9 +180,9 @@ async def _login(bridge: Bridge, user: int, number: int) -> str:
 
 
 async def test_a_rolling_restart_loses_no_login(
-    two_bridges: tuple[Bridge, list[BridgeProcess]],
+    two_bridges: tuple[Bridge, list[BridgeProcess], Balancer],
 ) -> None:
-    bridge, processes = two_bridges
+    bridge, processes, balancer = two_bridges
     done: list[str] = []
     failed: list[str] = []
     stop = asyncio.Event()
@@ -194,8 +201,11 @@ async def test_a_rolling_restart_loses_no_login(
     exits = []
     for process in processes:
         before = len(done)
+        balancer.out.add(process.port)  # the preStop pause: no new connections
+        await asyncio.sleep(0.5)  # connections already handed to it are now in flight
         exits.append(await asyncio.to_thread(process.terminate))
         await asyncio.to_thread(process.start)
+        balancer.out.discard(process.port)
         await asyncio.sleep(1)
         assert len(done) > before, "no login completed around this restart"
     stop.set()

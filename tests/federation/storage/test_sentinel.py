@@ -87,7 +87,7 @@ def test_suites_run_unchanged_on_sentinel(tmp_path: Path) -> None:
 
 async def test_no_write_is_acknowledged_without_its_replica() -> None:
     with SentinelSet(replicas=1, sentinels=3, durable=False, down_after_ms=5000) as topology:
-        client = connect(topology.url(), wait_replicas=1, wait_timeout_ms=200)
+        client = connect(topology.url(), wait_replicas=1, wait_timeout_ms=1500)
         script = client.register_script("return redis.call('SET', KEYS[1], ARGV[1])")
         try:
             assert await client.set("k", "1")  # replica up: acknowledged
