@@ -4,6 +4,7 @@ Run by hand (not a timed test), loopback only, bounded by count and time::
 
     .venv/bin/python bench/login.py                  # 1 and 2 bridge workers
     .venv/bin/python bench/login.py --workers 2 --seconds 15 --concurrency 24
+    .venv/bin/python bench/login.py --workers 2 --topology single,sentinel --ephemeral-redis
 
 What runs: :class:`federation.demo.stack.DemoStack` — a durable embedded Redis (AOF,
 fsync always), the iAM Smart simulator with ``--auto-approve`` (the persona is named by its
@@ -66,6 +67,7 @@ from bench.loadgen import (
     rss_mb,
     self_cpu,
 )
+from bench.topologies import Topology, TopologyUnavailable, topology
 from federation.demo.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from federation.demo.stack import DemoStack, free_port_block
 from mappings.validators import hkid_check_digit
@@ -248,12 +250,12 @@ def bridge_workers(stack: DemoStack) -> list[int]:
 class Meter:
     """CPU deltas of the bridge workers, simulator, Redis and this process."""
 
-    def __init__(self, stack: DemoStack) -> None:
+    def __init__(self, stack: DemoStack, redis_pids: list[int] | None = None) -> None:
         assert stack.redis is not None and stack.redis.pid is not None
         self.pids = {
             "bridge": bridge_workers(stack),
             "simulator": [stack.processes["simulator"].pid],
-            "redis": [stack.redis.pid],
+            "redis": [stack.redis.pid, *(redis_pids or [])],
         }
         self.start = self._now()
 
@@ -293,7 +295,7 @@ def start_py_spy(
     return spies
 
 
-async def mint_codes(stack: DemoStack, count: int) -> tuple[list[str], str]:
+async def mint_codes(stack: DemoStack, count: int, url: str | None = None) -> tuple[list[str], str]:
     """``count`` authorization codes through the OIDC seam, and their PKCE verifier."""
     from federation.oidc.clients import load_static_clients
     from federation.oidc.models import AuthorizationRequest, Grant
@@ -321,7 +323,7 @@ async def mint_codes(stack: DemoStack, count: int) -> tuple[list[str], str]:
         userinfo_claims={"cn": "陈大文", "sex": "1"},
         acr="iamsmart",
     )
-    redis = connect(stack.redis.url)
+    redis = connect(url or stack.redis.url)
     codes: list[str] = []
     for first in range(0, count, 50):
         urls = await asyncio.gather(
@@ -356,7 +358,10 @@ def write_people(count: int, directory: Path) -> Path:
     return path
 
 
-async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
+async def bench_stack(
+    stack: DemoStack, args: argparse.Namespace, where: Topology | None = None
+) -> dict[str, tuple[float, float]]:
+    """Run the chosen runs; ``{label: (operations/s, bridge CPU ms per operation)}``."""
     http = Client()
     browser_stats = Stats()
     browser = Browser(http, stack, browser_stats)
@@ -384,7 +389,7 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
     ) -> float:
         stats = Stats()
         browser.stats = stats
-        meter = Meter(stack)
+        meter = Meter(stack, where.pids if where else None)
         spies = start_py_spy(args.py_spy, label, meter, seconds)
         wall = await drive(op, count, seconds, concurrency, rate, stats)
         for spy in spies:
@@ -405,7 +410,7 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
     if "baseline" in runs:
         await measure("baseline GET /healthz", healthz, 10**9, steps=False, concurrency=32)
     if "tokens" in runs:
-        codes, verifier = await mint_codes(stack, args.tokens)
+        codes, verifier = await mint_codes(stack, args.tokens, where.url if where else None)
 
         async def exchange(i: int) -> None:
             await browser.token(codes[i], verifier)
@@ -445,10 +450,11 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
             args.logins,
             rate=best / 2,
         )
+    figures = {label: (rate, bridge_ms.get(label, 0.0)) for label, rate in results.items()}
     base = results.get("baseline GET /healthz")
     if not base:
         http.close()
-        return
+        return figures
     print(
         "  ratios to the /healthz baseline: "
         + ", ".join(
@@ -459,6 +465,7 @@ async def bench_stack(stack: DemoStack, args: argparse.Namespace) -> None:
     )
     summary(results, bridge_ms, step_p99)
     http.close()
+    return figures
 
 
 def summary(
@@ -512,6 +519,17 @@ def main() -> None:
         help="the simulator's --timestamp-reorder-ms (0 = strict, the published rule)",
     )
     parser.add_argument(
+        "--topology",
+        default="single",
+        help="Redis topologies, comma-separated: single, sentinel, cluster (bench/topologies.py)",
+    )
+    parser.add_argument(
+        "--ephemeral-redis",
+        action="store_true",
+        help="also run each topology with a second, non-durable Redis for journeys, "
+        "counters and caches (IDBRIDGE_EPHEMERAL_REDIS_URL)",
+    )
+    parser.add_argument(
         "--py-spy",
         metavar="DIR",
         help="sample the bridge workers and the simulator with py-spy during each run",
@@ -524,23 +542,43 @@ def main() -> None:
         if not args.sim_reorder_ms
         else f"--timestamp-reorder-ms {args.sim_reorder_ms} (load-test window)"
     )
+    rows: list[tuple[str, int, str, float, float]] = []
+    variants = [False, True] if args.ephemeral_redis else [False]
     for workers in [int(w) for w in args.workers.split(",")]:
+        for name in args.topology.split(","):
+            for ephemeral in variants:
+                where_label = name + (" + ephemeral Redis" if ephemeral else "")
+                print(
+                    f"\n== {where_label}: bridge with {workers} worker(s), durable Redis (AOF "
+                    f"fsync always), simulator --auto-approve with {order}, rate limits on but "
+                    f"never reached, load generator: asyncio HTTP/1.1, {args.concurrency} "
+                    f"users, {args.people} people =="
+                )
+                try:
+                    with topology(name, ephemeral) as where:
+                        people = write_people(
+                            args.people, Path(tempfile.mkdtemp(prefix="idbridge-bench-"))
+                        )
+                        with DemoStack(
+                            port=free_port_block(),
+                            bridge_workers=workers,
+                            auto_approve=True,
+                            with_service=False,
+                            log_level="ERROR",
+                            extra_env={**RATE_LIMITS, **where.env},
+                            personas_file=people,
+                        ) as stack:
+                            runs = asyncio.run(bench_stack(stack, args, where))
+                except TopologyUnavailable as exc:
+                    print(f"  skipped: {exc}")
+                    continue
+                for label, (rate, cpu) in runs.items():
+                    rows.append((where_label, workers, label, rate, cpu))
+    print("\n== summary: logins/s and bridge CPU per login ==")
+    for where_label, workers, label, rate, cpu in rows:
         print(
-            f"\n== bridge with {workers} worker(s), Redis (AOF fsync always), simulator "
-            f"--auto-approve with {order}, rate limits on but never reached, load generator: "
-            f"asyncio HTTP/1.1, {args.concurrency} users, {args.people} people =="
+            f"  {where_label:<28} {workers} worker(s)  {label:<52} {rate:>8,.0f}/s  {cpu:6.2f} ms"
         )
-        people = write_people(args.people, Path(tempfile.mkdtemp(prefix="idbridge-bench-")))
-        with DemoStack(
-            port=free_port_block(),
-            bridge_workers=workers,
-            auto_approve=True,
-            with_service=False,
-            log_level="ERROR",
-            extra_env=RATE_LIMITS,
-            personas_file=people,
-        ) as stack:
-            asyncio.run(bench_stack(stack, args))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 
 from consent.records import canonical_json
 from consent.signing import JwsSigner
+from federation import metrics
 from federation.crypto.sm3 import sm3
 from federation.storage.keys import Keys
 
@@ -82,6 +83,12 @@ class GuardFailed(Exception):
     def __init__(self, index: int) -> None:
         super().__init__(f"guard {index} failed")
         self.index = index
+
+
+def _count(event: Event) -> None:
+    """``idbridge_consent_events_total`` for a consent event that was appended."""
+    if event.action.startswith("consent."):
+        metrics.CONSENT_EVENTS.labels(event.action.removeprefix("consent.")).inc()
 
 
 class AuditUnavailable(RuntimeError):
@@ -173,8 +180,6 @@ class AuditChain:
         *,
         checkpoint_every: int = 100,
         checkpoint_seconds: float = 300.0,
-        wait_replicas: int = 0,
-        wait_timeout_ms: int = 1000,
         max_attempts: int = 200,
         log: TransparencyLog | None = None,
     ) -> None:
@@ -183,8 +188,6 @@ class AuditChain:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.checkpoint_seconds = checkpoint_seconds
-        self.wait_replicas = wait_replicas
-        self.wait_timeout_ms = wait_timeout_ms
         self.max_attempts = max_attempts
         self._script = redis.register_script(_APPEND_LUA)
 
@@ -203,17 +206,19 @@ class AuditChain:
     ) -> Appended:
         """Atomically check ``guards``, apply ``writes``, append ``event`` and RPUSH its
         stream id onto each of ``index_keys``. Returns once Redis has acknowledged (and,
-        if configured, ``wait_replicas`` replicas have). Raises :class:`GuardFailed`.
+        on a client built with ``wait_replicas``, that many replicas have: the client
+        sends ``WAIT`` on the connection that ran the script,
+        ``federation.storage.client``). Raises :class:`GuardFailed`.
         With a transparency ``log`` the event becomes a leaf of the shard of
         ``shard_key`` (the subject; ``consent.translog``) instead of a chain entry."""
         if self.log is not None:
-            appended = await self.log.append(
+            logged = await self.log.append(
                 event, writes=writes, guards=guards, index_keys=index_keys, shard_key=shard_key
             )
-            await self._wait_for_replicas()
-            return appended
+            _count(event)
+            return logged
         appended = await self._append_once(event, writes, guards, index_keys)
-        await self._wait_for_replicas()
+        _count(event)
         await self._maybe_checkpoint(appended)
         return appended
 
@@ -274,13 +279,6 @@ class AuditChain:
                 await asyncio.sleep(0.001 * min(attempt, 20))
         raise AuditUnavailable("audit chain contention did not settle")
 
-    async def _wait_for_replicas(self) -> None:
-        if self.wait_replicas <= 0:
-            return
-        acked = await self.redis.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
-        if int(acked) < self.wait_replicas:
-            raise AuditUnavailable(f"only {acked} of {self.wait_replicas} replicas acknowledged")
-
     async def _maybe_checkpoint(self, appended: Appended) -> None:
         if self.signer is None:
             return
@@ -303,9 +301,7 @@ class AuditChain:
         jws = self.signer.sign_jws({"seq": seq, "hash": digest, "ts": int(now)}, typ=CHECKPOINT_TYP)
         event = Event("system", Action.CHECKPOINT, {"seq": str(seq), "hash": digest, "jws": jws})
         writes = [Write("HSET", Keys.AUDIT_HEAD, ("cp_seq", seq, "cp_ts", now))]
-        appended = await self._append_once(event, writes, (), ())
-        await self._wait_for_replicas()
-        return appended
+        return await self._append_once(event, writes, (), ())
 
     async def events_for(self, index_key: str, limit: int = 500) -> list[dict[str, Any]]:
         """The entries whose stream ids were pushed onto ``index_key``, oldest first."""

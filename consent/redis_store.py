@@ -8,7 +8,8 @@ Keys (``federation.storage.keys``): ``consent(id)`` hash; ``consents_by_subject`
 ``consent_events(id)`` the audit stream ids about the record.
 
 Durability comes from the server (``appendfsync always``; ``deploy/redis.conf``) and,
-optionally, ``WAIT`` on replicas (``AuditChain(wait_replicas=…)``).
+optionally, ``WAIT`` on replicas (a client from ``federation.storage.client.connect`` with
+``wait_replicas``, ``IDBRIDGE_REDIS_WAIT_REPLICAS``).
 """
 
 from __future__ import annotations

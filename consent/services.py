@@ -79,7 +79,6 @@ def build_consent_services(
     verifier: JwsVerifier | None = None,
     checkpoint_every: int = 100,
     checkpoint_seconds: float = 300.0,
-    wait_replicas: int = 0,
     log_shards: int = 0,
     heads_file: str | None = None,
     witnesses: tuple[str, ...] = (),
@@ -106,7 +105,6 @@ def build_consent_services(
         signer,
         checkpoint_every=checkpoint_every,
         checkpoint_seconds=checkpoint_seconds,
-        wait_replicas=wait_replicas,
         log=log,
     )
     store = RedisConsentStore(redis, chain, pii_key=pii_key)

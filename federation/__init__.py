@@ -11,11 +11,11 @@ self-service area (``federation.selfservice``), the app factory (``federation.ap
 Layering, bottom to top (a module may import only its own layer and those below):
 
 1. ``federation.crypto``, ``federation.identity``, ``federation.settings``,
-   ``federation.storage``, ``federation.logs``, ``federation.untrusted`` (the one reader of
-   JSON a caller sent), ``federation.web`` (request ids, security headers),
-   ``federation.outbound`` (the one HTTP client for outgoing calls, aiohttp),
-   ``federation.pages`` (templates, catalogues, locale, CSRF) and ``federation.ratelimit``
-   (Redis counters, the caller's address)
+   ``federation.storage``, ``federation.logs``, ``federation.metrics`` (Prometheus),
+   ``federation.untrusted`` (the one reader of JSON a caller sent), ``federation.web``
+   (request ids, security headers), ``federation.outbound`` (the one HTTP client for
+   outgoing calls, aiohttp), ``federation.pages`` (templates, catalogues, locale, CSRF) and
+   ``federation.ratelimit`` (Redis counters, the caller's address)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)
 3. ``federation.journey``, ``federation.oidc``, ``federation.selfservice``
 4. ``federation.app``, ``federation.cli``, ``federation.serving`` (uvicorn settings),

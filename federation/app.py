@@ -13,6 +13,7 @@ consent checker on the provider.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,11 +24,12 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from federation import logs
+from federation import logs, metrics
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings, get_settings
-from federation.storage.client import connect
+from federation.storage.client import durable_client, ephemeral_client
+from federation.storage.keys import Keys
 from federation.web import AdmissionControl, RequestContextMiddleware
 
 log = logging.getLogger("idbridge.app")
@@ -45,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_base_app(settings: Settings | None = None) -> FastAPI:
-    """Middleware, error handlers, ``/healthz``, ``/readyz`` and Redis (``app.state.redis``).
+    """Middleware, error handlers, ``/healthz``, ``/readyz`` and Redis: ``app.state.redis``
+    (durable) and ``app.state.ephemeral_redis`` (journeys, counters, caches).
 
     ``app.state.start_hooks`` / ``stop_hooks`` run after Redis connects / before it closes.
     """
@@ -54,14 +57,8 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not settings.redis_url:
-            raise RuntimeError("IDBRIDGE_REDIS_URL is not set (or use --embedded-redis)")
-        app.state.redis = connect(
-            settings.redis_url,
-            max_connections=settings.pool_size(),
-            wait=settings.redis_pool_timeout,
-            command_timeout=settings.redis_command_timeout,
-        )
+        app.state.redis = durable_client(settings)
+        app.state.ephemeral_redis = ephemeral_client(settings, app.state.redis)
         try:
             for hook in app.state.start_hooks:
                 await hook(app)
@@ -69,6 +66,8 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for hook in reversed(app.state.stop_hooks):
                 await hook(app)
+            if app.state.ephemeral_redis is not app.state.redis:
+                await app.state.ephemeral_redis.aclose()
             await app.state.redis.aclose()
 
     app = FastAPI(
@@ -81,12 +80,42 @@ def create_base_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.start_hooks = []
     app.state.stop_hooks = []
-    # the last added runs first: request ids and security headers wrap admission's 503
+    # the last added runs first: request ids and security headers wrap the metrics,
+    # which count admission's 503s too
     app.add_middleware(AdmissionControl, limit=settings.max_requests_in_flight)
+    app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.issuer.startswith("https://"))
     _install_error_handlers(app)
     _install_health(app)
+    _install_metrics(app)
     return app
+
+
+def _install_metrics(app: FastAPI) -> None:
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus exposition, for ``Authorization: Bearer $IDBRIDGE_METRICS_TOKEN``
+        only; without a configured token the endpoint does not exist."""
+        token = request.app.state.settings.metrics_token
+        if token is None:
+            raise StarletteHTTPException(404, "not found")
+        given = request.headers.get("authorization", "")
+        expected = "Bearer " + token.get_secret_value()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise StarletteHTTPException(401, "metrics need the bearer token")
+        await _audit_status(request.app)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+async def _audit_status(app: FastAPI) -> None:
+    """The audit gauges, read at scrape time from what ``idbridge audit verify`` recorded."""
+    try:
+        verified = await app.state.redis.hgetall(Keys.AUDIT_VERIFIED)
+        seq = await app.state.redis.hget(Keys.AUDIT_HEAD, "seq")
+    except RedisError:
+        return  # the Redis families say why
+    metrics.set_audit_status(verified, int(seq or 0))
 
 
 def _install_health(app: FastAPI) -> None:
@@ -97,9 +126,13 @@ def _install_health(app: FastAPI) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
-        """Readiness: Redis answers PING."""
+        """Readiness: the durable and the ephemeral Redis answer PING."""
+        state = request.app.state
         try:
-            await request.app.state.redis.ping()
+            await state.redis.ping()
+            ephemeral = getattr(state, "ephemeral_redis", state.redis)
+            if ephemeral is not state.redis:
+                await ephemeral.ping()
         except Exception:  # any Redis failure means not ready
             log.warning("readiness check failed: redis unreachable")
             return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)

@@ -18,7 +18,8 @@ request through (:meth:`RateLimiter.hit`).
 
 A refused request gets 429 with ``Retry-After`` (the seconds left in the window):
 JSON ``{"error": ...}`` for APIs, the trilingual ``rate_limited`` page for people.
-Layer 1: imports the settings, the storage keys and the pages only.
+Counters live on the ephemeral Redis (``app.state.ephemeral_redis``) when there is one.
+Layer 1: imports the settings, the storage keys, the metrics and the pages only.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
-from federation import untrusted
+from federation import metrics, untrusted
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings
@@ -155,7 +156,8 @@ def _limiter(request: Request) -> RateLimiter | None:
     """The app's limiter; ``None`` when limits are off (or the app has no bridge settings
     or Redis: a router mounted alone in a test)."""
     settings: Settings | None = getattr(request.app.state, "settings", None)
-    redis = getattr(request.app.state, "redis", None)
+    state = request.app.state
+    redis = getattr(state, "ephemeral_redis", None) or getattr(state, "redis", None)
     if settings is None or redis is None or not settings.rate_limit_enabled:
         return None
     limiter = getattr(request.app.state, "rate_limiter", None)
@@ -200,7 +202,9 @@ def per_address(bucket: str, *, error: str | None = None) -> Callable[[Request],
 
 
 def _refused(bucket: str, decision: Decision, limit: int) -> None:
-    """Log the first refusal of a window only (a flood must not flood the logs)."""
+    """Count every refusal; log the first of a window only (a flood must not flood the
+    logs)."""
+    metrics.RATE_LIMITED.labels(bucket).inc()
     if decision.count == limit + 1:
         log.warning("rate limit hit", extra={"fields": {"bucket": bucket}})
 

@@ -24,7 +24,43 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="redis://, rediss:// or unix:// URL. Unset with --embedded-redis to start one.",
+        description="The durable Redis: redis://, rediss:// or unix:// (one server), "
+        "redis+sentinel://[:pw@]host:port,…/service[/db] (Sentinel), "
+        "redis+cluster://[:pw@]host:port,… (Cluster); rediss+… for TLS. Unset with "
+        "--embedded-redis to start one.",
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        None, description="Password of the Sentinel processes (Redis's own is in the URL)."
+    )
+    redis_wait_replicas: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Durable writes (consents, receipts, audit, codes, tokens) are "
+        "acknowledged only after WAIT confirms this many replicas; 0: no WAIT.",
+    )
+    redis_wait_timeout_ms: int = Field(
+        500,
+        ge=10,
+        le=10000,
+        description="How long WAIT may take before the request fails with 503, ms.",
+    )
+    shutdown_grace: int = Field(
+        30,
+        ge=1,
+        le=600,
+        description="On SIGTERM, how long in-flight requests may take to finish before the "
+        "worker exits, seconds (uvicorn's graceful shutdown).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that GET /metrics (Prometheus) requires; unset: no "
+        "/metrics endpoint at all.",
+    )
+    ephemeral_redis_url: str | None = Field(
+        None,
+        description="A second, non-durable Redis for journey state, rate-limit counters "
+        "and caches (same URL schemes); unset: the durable Redis.",
     )
     log_level: str = Field("INFO", description="Python log level for the JSON logs.")
     data_dir: Path = Field(

@@ -17,6 +17,8 @@ have_cmd xmlsec1 || need+=(xmlsec1)
 have_cmd redis-server || need+=(redis-server)
 if [ "$target" = "test" ]; then
   have_cmd chromium || need+=(chromium)
+  # the Sentinel topology tests (tests/federation/storage/test_sentinel.py)
+  have_cmd redis-sentinel || need+=(redis-sentinel)
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
   have_cmd npm || need+=(nodejs npm)
 fi

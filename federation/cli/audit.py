@@ -2,8 +2,9 @@
 
 ``verify`` walks the whole chain (``consent.audit_verify``), checks every checkpoint's
 SM2SM3 signature against the published keys and names the first bad entry; it exits 0
-when the chain is intact, 1 when it is not, 2 on a usage error. ``export`` writes every
-entry as one JSON line.
+when the chain is intact, 1 when it is not, 2 on a usage error, and records the result
+(``Keys.AUDIT_VERIFIED``) for the bridge's ``/metrics`` unless ``--no-record``. ``export``
+writes every entry as one JSON line.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import click
 from consent.audit_verify import ChainReport, export_chain, verify_chain
 from consent.signing import JwksVerifier, JwsVerifier
 from federation.storage.client import connect
+from federation.storage.keys import Keys
 
 _REDIS_URL = click.option(
     "--redis-url",
@@ -57,6 +60,16 @@ async def _verify(url: str, verifier: JwsVerifier | None) -> ChainReport:
         await redis.aclose()
 
 
+async def _record(url: str, ok: bool, seq: int) -> None:
+    """The result, for the bridge's ``/metrics`` (idbridge_audit_verify_ok, _timestamp)."""
+    redis = connect(url)
+    try:
+        status = {"ok": int(ok), "ts": int(time.time()), "seq": seq}
+        await redis.hset(Keys.AUDIT_VERIFIED, mapping=status)
+    finally:
+        await redis.aclose()
+
+
 @click.group()
 def audit() -> None:
     """Verify or export the consent audit chain."""
@@ -88,6 +101,12 @@ def audit() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="The log's signed tree heads file (default: $IDBRIDGE_AUDIT_HEADS_FILE).",
 )
+@click.option(
+    "--record/--no-record",
+    default=True,
+    show_default=True,
+    help="Record the result in Redis for the bridge's /metrics (audit gauges).",
+)
 def verify(
     redis_url: str,
     jwks: Path | None,
@@ -96,6 +115,7 @@ def verify(
     as_json: bool,
     shards: int,
     heads_file: Path | None,
+    record: bool,
 ) -> None:
     """Check every entry and checkpoint; name the first bad entry (exit 1). With the
     transparency log configured, check it against the external tree heads too."""
@@ -124,6 +144,8 @@ def verify(
         seconds = float(os.environ.get("IDBRIDGE_AUDIT_HEAD_SECONDS", "300"))
         log_ok = run_verify_log(redis_url, shards, heads_file, verifier, every, seconds)
         ok = ok and log_ok
+    if record:
+        asyncio.run(_record(redis_url, ok, report.last_seq))
     sys.exit(0 if ok else 1)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +27,10 @@ from federation.storage.runtime import RedisServer
     help="Start a private redis-server (durable AOF) on loopback instead of IDBRIDGE_REDIS_URL.",
 )
 def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
-    """Run the bridge (uvicorn, the app factory)."""
+    """Run the bridge (uvicorn, the app factory). SIGTERM drains: the listener closes, and
+    in-flight requests get ``IDBRIDGE_SHUTDOWN_GRACE`` seconds to finish."""
     server = RedisServer().start() if embedded_redis else None
+    metrics_dir = _metrics_dir() if workers > 1 else None
     try:
         if server is not None:
             os.environ["IDBRIDGE_REDIS_URL"] = server.url
@@ -44,10 +48,25 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             proxy_headers=settings.trust_proxy_headers,
             http=slow_client_protocol(settings.slow_client_timeout),
             backlog=max(2048, settings.max_requests_in_flight * 2),
+            timeout_graceful_shutdown=settings.shutdown_grace,
         )
     finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         if server is not None:
             server.stop()
+
+
+def _metrics_dir() -> str | None:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for this run's workers (spawned, they import
+    ``prometheus_client`` afresh and inherit it), so ``/metrics`` merges every worker;
+    ``None`` when the operator set one (theirs is kept, and they clear it between runs).
+    One worker runs in this process, which imported the library already: no directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    folder = tempfile.mkdtemp(prefix="idbridge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 @click.command()

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from connectors.base import UpstreamError
+from federation import metrics
 from federation.journey.acr import UNMET_ERROR
 from federation.journey.context import Journey
 from federation.journey.record import JourneyRecord
@@ -94,6 +95,7 @@ async def fail(
 ) -> Response:
     """End (or, for ``retry``, keep) the journey and show ``kind`` with the way back.
     The outcome is counted for the operator console (declined, or the upstream's code)."""
+    metrics.LOGINS.labels(kind.value, metrics.code_label(upstream_code)).inc()
     log.info(
         "journey failed",
         extra={"fields": {"kind": kind.value, "client_id": record.authz.client_id}},

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from federation import metrics
 from federation.journey.acr_oidc import answered_acr
 from federation.journey.context import Journey
 from federation.journey.failures import count_login
@@ -66,17 +67,25 @@ def _without_sub(claims: dict[str, Any]) -> dict[str, Any]:
 async def issue_code(
     journey: Journey, request: Request, record: JourneyRecord, grant: Grant
 ) -> Response:
-    """Issue the code, end the journey (same round trip) and send the browser back (a
-    redirect, or the form-post page: :mod:`federation.oidc.response_mode`)."""
+    """Issue the code, end the journey (same round trip when both live in one Redis) and
+    send the browser back (a redirect, or the form-post page:
+    :mod:`federation.oidc.response_mode`). With a separate ephemeral Redis the journey is
+    deleted first, so that a failure between the two can never leave it usable for a
+    second code."""
+    discard = journey.store.ending(record)
+    if journey.store.redis is not journey.redis:
+        await journey.store.redis.delete(*discard)
+        discard = []
     url = await issue_authorization_code(
         journey.redis,
         record.authz,
         grant,
         clock=journey.provider.clock,
         code_ttl=journey.provider.config.code_ttl,
-        discard=journey.store.ending(record),
+        discard=discard,
     )
     await count_login(journey, record, "success")
+    metrics.LOGINS.labels("success", "none").inc()
     response = authorization_response(journey.pages, request, record.authz, url)
     response.delete_cookie(
         JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"

@@ -8,10 +8,11 @@ as its ``/authorize`` hook, the trilingual error page and the signed-out page), 
 journey, the residents' self-service (``/consents``, a first-party client of the journey),
 the operator API.
 
-At start-up (Redis connected): the upstream connector, the consent services with
-:class:`OidcGrantRevoker` (revocation → tokens revoked + back-channel logout), the
-:class:`StoreConsentChecker` on the provider, the journey context and the consent expiry
-loop.
+At start-up (Redis connected): the upstream connector and the journey store on the
+ephemeral Redis (``app.state.ephemeral_redis``; everything else on the durable one), the
+consent services with :class:`OidcGrantRevoker` (revocation → tokens revoked +
+back-channel logout), the :class:`StoreConsentChecker` on the provider, the journey context
+and the consent expiry loop.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from consent.operator.console import install_console
 from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
+from federation import metrics
 from federation.journey import failures
 from federation.journey.bindings import (
     LifecycleOffboarding,
@@ -90,6 +92,7 @@ async def start_bridge(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     provider: OidcProvider = app.state.oidc
     redis = app.state.redis
+    ephemeral = getattr(app.state, "ephemeral_redis", redis)
     key = pii_key(settings)
     timeout = provider.config.backchannel_timeout
     http = HttpClient(connect_timeout=timeout, read_timeout=timeout, allow_http=True)
@@ -110,9 +113,11 @@ async def start_bridge(app: FastAPI) -> None:
     provider.consent_checker = StoreConsentChecker(consent.store)
     provider.client_offboarding = LifecycleOffboarding(consent.lifecycle)
     config = app.state.connector_config
-    connector = open_connector(config, redis=redis) if config else None
+    connector = open_connector(config, redis=ephemeral) if config else None
     if connector is None:
         log.warning("no upstream connector configured: logins will be unavailable")
+    else:
+        _time_upstream_calls(connector)
     sealer = Sealer(key)
     app.state.consent = consent
     app.state.journey = Journey(
@@ -120,7 +125,7 @@ async def start_bridge(app: FastAPI) -> None:
         provider=provider,
         pages=app.state.pages,
         redis=redis,
-        store=JourneyStore(redis, sealer, settings.journey_ttl),
+        store=JourneyStore(ephemeral, sealer, settings.journey_ttl),
         sealer=sealer,
         consent=consent,
         profiles=app.state.profiles,
@@ -132,6 +137,16 @@ async def start_bridge(app: FastAPI) -> None:
     app.state.expiry_task = asyncio.create_task(
         expiry_loop(consent.lifecycle, EXPIRY_INTERVAL_SECONDS, app.state.stop_expiry)
     )
+
+
+def _time_upstream_calls(connector: object) -> None:
+    """Wrap the connector's API poster (``connector.client._http``, the iAM Smart client's
+    one HTTP seam) in :class:`federation.metrics.TimedPoster`; a connector without one is
+    left as it is (tests/federation/test_metrics.py checks the iAM Smart one is timed)."""
+    client = getattr(connector, "client", None)
+    poster = getattr(client, "_http", None)
+    if poster is not None and not isinstance(poster, metrics.TimedPoster):
+        client._http = metrics.TimedPoster(poster, str(getattr(connector, "id", "upstream")))  # type: ignore[union-attr]
 
 
 async def stop_bridge(app: FastAPI) -> None:

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
+from federation import metrics
 from federation.oidc.addresses import IPAddress, forbidden_address
 from federation.oidc.clients import Client
 from federation.oidc.provider import OidcProvider
@@ -199,12 +200,14 @@ async def send_backchannel_logout(
         log.warning(
             "back-channel logout not sent", extra={"fields": {**fields, "reason": exc.reason}}
         )
+        metrics.BACKCHANNEL_LOGOUT.labels("refused_egress").inc()
         return False
     except (HttpFailure, ValueError, TimeoutError, OSError) as exc:
         log.warning(
             "back-channel logout failed",
             extra={"fields": {**fields, "error": type(exc).__name__}},
         )
+        metrics.BACKCHANNEL_LOGOUT.labels("failed").inc()
         return False
     success = 200 <= response.status_code < 300
     if not success:
@@ -212,6 +215,7 @@ async def send_backchannel_logout(
             "back-channel logout refused",
             extra={"fields": {**fields, "status": response.status_code}},
         )
+    metrics.BACKCHANNEL_LOGOUT.labels("ok" if success else "rejected").inc()
     return success
 
 

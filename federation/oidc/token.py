@@ -30,6 +30,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from federation import metrics
 from federation.oidc.clients import Client
 from federation.oidc.errors import OAuthError, invalid_grant, invalid_request
 from federation.oidc.idtoken import issue_id_token
@@ -64,8 +65,11 @@ async def token_response(
             "grant_type not allowed for this client",
         )
     if grant_type == "authorization_code":
-        return await _authorization_code(provider, redis, client, form)
-    return await _refresh_token(provider, redis, client, form)
+        answer = await _authorization_code(provider, redis, client, form)
+    else:
+        answer = await _refresh_token(provider, redis, client, form)
+    metrics.TOKENS_ISSUED.labels(grant_type).inc()
+    return answer
 
 
 async def _authorization_code(

@@ -3,6 +3,14 @@
 All keys start with ``idb:``. Lifetimes are set where the keys are written; the comment
 beside each namespace says what it holds and whether it must be durable (DESIGN §6:
 consent and audit writes survive a crash once acknowledged).
+
+Where they live: the journey's keys (``journey``, ``upstream_state``, ``upstream_ticket``),
+``rate_limit`` counters and ``upstream_cache`` entries go to the ephemeral Redis
+(``IDBRIDGE_EPHEMERAL_REDIS_URL``, default the durable one); everything else to the
+durable Redis, whose writes are acknowledged after ``WAIT`` when replicas are configured
+(``federation.storage.client``). Redis Cluster hash tags: none yet — the keys that one Lua
+script or MULTI touches together, and the tag each would need, are listed in
+docs/operations.md ("Redis Cluster: what remains").
 """
 
 from __future__ import annotations
@@ -147,6 +155,10 @@ class Keys:
 
     AUDIT_HEAD = f"{PREFIX}audit:head"
     """Hash: sequence number and hash of the last audit entry. Durable."""
+
+    AUDIT_VERIFIED = f"{PREFIX}audit:verified"
+    """Hash: the last ``idbridge audit verify`` result (``ok`` 1/0, ``ts``, ``seq``), read
+    by ``/metrics``. Durable."""
 
     # --- consent transparency log (issue 15; durable) ----------------------------------
     # Every key of shard ``s`` carries the hash tag ``{audit:<s>}``, so on Redis Cluster a

@@ -88,8 +88,10 @@ class RedisServer:
         data_dir: Path | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary or find_redis_server()
+        self.extra_args = extra_args
         self.durable = durable
         self.host = host
         self.port = port or free_port(host)
@@ -124,7 +126,7 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
-        return args
+        return args + list(self.extra_args)
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Spawn the server and wait until it answers PING."""

@@ -228,17 +228,19 @@ async def test_export_writes_every_entry_as_json_lines(
 
 
 async def test_wait_for_replicas_refuses_to_acknowledge_without_them(
-    redis: aioredis.Redis,
+    redis_server: RedisServer,
 ) -> None:
-    from consent.audit import AuditUnavailable
+    from federation.storage.client import ReplicasUnavailable, connect
 
-    chain = AuditChain(redis, wait_replicas=1, wait_timeout_ms=50)
+    client = connect(redis_server.url, wait_replicas=1, wait_timeout_ms=50)
     try:
-        await chain.append(Event("system", Action.CONSENT_DENIED, {"client_id": "c"}))
-    except AuditUnavailable as exc:
+        await AuditChain(client).append(Event("system", Action.CONSENT_DENIED, {"client_id": "c"}))
+    except ReplicasUnavailable as exc:
         assert "0 of 1 replicas" in str(exc)
     else:
         raise AssertionError("a write without its replica was acknowledged")
+    finally:
+        await client.aclose()
 
 
 async def test_a_rehashed_checkpoint_whose_objects_are_not_an_object_is_named(
