@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -69,3 +70,18 @@ def slow_client_protocol(timeout: float) -> type[asyncio.Protocol]:
             self._watchdog = self.loop.call_later(timeout / 2, self._check)
 
     return SlowClientProtocol
+
+
+TIMEOUT_VARIABLE = "IDBRIDGE_SLOW_CLIENT_TIMEOUT"
+
+
+def _from_environment() -> type[asyncio.Protocol]:
+    return slow_client_protocol(float(os.environ.get(TIMEOUT_VARIABLE, "10")))
+
+
+SlowClientProtocol = _from_environment()
+"""The protocol ``idbridge serve`` names by import path (``PROTOCOL_PATH``): uvicorn's
+worker processes are spawned, so the class must be importable there, not pickled; its
+timeout comes from ``IDBRIDGE_SLOW_CLIENT_TIMEOUT`` in each worker's environment."""
+
+PROTOCOL_PATH = "federation.serving:SlowClientProtocol"

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import uvicorn
 
-from federation.serving import slow_client_protocol
+from federation.serving import PROTOCOL_PATH, TIMEOUT_VARIABLE, slow_client_protocol
 from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
@@ -37,6 +37,11 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             click.echo(f"embedded redis: {server.url} (data in {server.data_dir})", err=True)
         os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
         settings = Settings()
+        # spawned workers import the protocol by path and read its timeout from here
+        os.environ[TIMEOUT_VARIABLE] = str(settings.slow_client_timeout)
+        protocol = (
+            PROTOCOL_PATH if workers > 1 else slow_client_protocol(settings.slow_client_timeout)
+        )
         uvicorn.run(
             "federation.app:create_app",
             factory=True,
@@ -46,7 +51,7 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
             access_log=False,
             log_config=None,
             proxy_headers=settings.trust_proxy_headers,
-            http=slow_client_protocol(settings.slow_client_timeout),
+            http=protocol,
             backlog=max(2048, settings.max_requests_in_flight * 2),
             timeout_graceful_shutdown=settings.shutdown_grace,
         )
