@@ -11,9 +11,10 @@ self-service area (``federation.selfservice``), the app factory (``federation.ap
 Layering, bottom to top (a module may import only its own layer and those below):
 
 1. ``federation.crypto``, ``federation.identity``, ``federation.settings``,
-   ``federation.storage``, ``federation.logs``, ``federation.web`` (request ids, security
-   headers), ``federation.outbound`` (the one HTTP client for outgoing calls, aiohttp),
-   ``federation.pages`` (templates, catalogues, locale, CSRF) and
+   ``federation.storage``, ``federation.logs``, ``federation.cookies`` (cookie names and
+   flags), ``federation.web`` (request ids, security headers), ``federation.outbound``
+   (the one HTTP client for outgoing calls, aiohttp), ``federation.pages`` (templates,
+   catalogues, locale, CSRF) and
    ``federation.ratelimit`` (Redis counters, the caller's address)
 2. ``connectors``, ``mappings``, ``consent`` (top-level packages)
 3. ``federation.journey``, ``federation.oidc``, ``federation.selfservice``

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     journey_ttl: int = Field(
         1200, ge=60, le=7200, description="Lifetime of one login journey in Redis, seconds."
     )
+    journey_prelogin_ttl: int = Field(
+        300,
+        ge=30,
+        le=7200,
+        description="Lifetime of a journey that has not reached the upstream login callback "
+        "yet (an anonymous visitor's), seconds; IDBRIDGE_JOURNEY_TTL applies after it.",
+    )
     session_ttl: int = Field(
         1800,
         ge=0,

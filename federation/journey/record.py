@@ -17,8 +17,12 @@ Secure behind https). The hash holds only what the journey needs:
                  ``consent_id`` its consent record
 ===============  ==============================================================
 
-The whole hash expires with the journey (``IDBRIDGE_JOURNEY_TTL``) and is deleted at the
-end, so upstream attributes live only as long as the journey needs them.
+The whole hash expires with the journey and is deleted at the end, so upstream attributes
+live only as long as the journey needs them. Until the upstream login completes the record
+lives ``IDBRIDGE_JOURNEY_PRELOGIN_TTL`` (an anonymous visitor's journey), then
+``IDBRIDGE_JOURNEY_TTL``. The id is rotated (:meth:`JourneyStore.rotate`) when the upstream
+login completes and when consent is given, so that an id planted in a browser before opens
+nothing after (``docs/sessions.md``).
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.crypto import sm4
 from federation.identity import IdentityRecord
 from federation.oidc.models import AuthorizationRequest
 from federation.storage.keys import Keys
 
-JOURNEY_COOKIE = "idb_journey"
-"""Cookie holding the journey id."""
+JOURNEY_COOKIE = cookies.JOURNEY
+"""Cookie holding the journey id (``__Host-`` behind https: :mod:`federation.cookies`)."""
 _ID_MAX = 64
 SEALED_FIELDS = ("identity", "result", "grant")
 """Fields holding PII, stored SM4-GCM sealed with AAD = the journey id (DESIGN §8)."""
@@ -95,15 +100,21 @@ class JourneyRecord:
     """Fields not written yet (:meth:`JourneyStore.create`, :meth:`JourneyStore.defer`)."""
     unsaved_drop: tuple[str, ...] = field(default=(), repr=False)
     """Fields to remove with the next write (:meth:`JourneyStore.defer`)."""
+    retired: tuple[str, ...] = field(default=(), repr=False)
+    """Keys of the journey's former ids, deleted with the next write or the end
+    (:meth:`JourneyStore.rotate`)."""
 
 
 class JourneyStore:
     """Create, read, update and end journey records."""
 
-    def __init__(self, redis: aioredis.Redis, sealer: Sealer, ttl: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, sealer: Sealer, ttl: int, pre_login_ttl: int = 300
+    ) -> None:
         self.redis = redis
         self.sealer = sealer
         self.ttl = ttl
+        self.pre_login_ttl = pre_login_ttl
         self._store_result = redis.register_script(_STORE_RESULT)
 
     async def create(
@@ -192,6 +203,9 @@ class JourneyStore:
         journey.unsaved, journey.unsaved_drop = {}, ()
         key = Keys.journey(journey.id)
         pipe = self.redis.pipeline(transaction=True)
+        if journey.retired:
+            pipe.delete(*journey.retired)
+            journey.retired = ()
         if drop:
             pipe.hdel(key, *drop)
             for name in drop:
@@ -199,8 +213,52 @@ class JourneyStore:
                     journey.result = None
         if values:
             pipe.hset(key, mapping=values)
-        pipe.expire(key, self.ttl)
+        pipe.expire(key, self.ttl_of(journey))
         return pipe
+
+    def ttl_of(self, journey: JourneyRecord) -> int:
+        """The record's lifetime: :attr:`pre_login_ttl` until the upstream login completed
+        (an anonymous visitor's journey is cheap to keep and short-lived), then
+        :attr:`ttl` (``IDBRIDGE_JOURNEY_TTL``)."""
+        return self.ttl if journey.identity is not None else min(self.pre_login_ttl, self.ttl)
+
+    def rotate(self, journey: JourneyRecord) -> str:
+        """Give the journey a fresh id (OWASP Session Management: renew the id at every
+        privilege change), so that an id known before — planted in the browser by someone
+        else — opens nothing after. Called when the upstream login completes and when
+        consent is given; the caller sets the new cookie. The record moves under the new
+        id with the next write (sealed fields resealed: their AAD is the id), which also
+        deletes the old record and its ``state`` binding; returns the new id."""
+        if journey.ticket:
+            raise ValueError("a journey waiting for an attribute result is not rotated")
+        retired = [*journey.retired, Keys.journey(journey.id)]
+        if journey.state:
+            retired.append(Keys.upstream_state(journey.state))  # used: the login is done
+        journey.id = secrets.token_urlsafe(32)
+        journey.retired = tuple(retired)
+        journey.state = ""
+        dropped = set(journey.unsaved_drop)
+        fields = {k: v for k, v in self._fields_of(journey).items() if k not in dropped}
+        journey.unsaved, journey.unsaved_drop = self._values(journey, fields), ()
+        return journey.id
+
+    def _fields_of(self, journey: JourneyRecord) -> dict[str, Any]:
+        """Every stored field of ``journey`` as :meth:`_values` takes them."""
+        fields: dict[str, Any] = {
+            "authz": json.dumps(journey.authz.to_dict(), ensure_ascii=False),
+            "stage": journey.stage,
+            "locale": journey.locale,
+            "ua": journey.user_agent,
+            "wanted": journey.wanted,
+            "asked": journey.asked,
+        }
+        for name in ("ticket", "sid", "consent_id"):
+            if getattr(journey, name):
+                fields[name] = getattr(journey, name)
+        for name in SEALED_FIELDS:
+            if getattr(journey, name) is not None:
+                fields[name] = getattr(journey, name)
+        return fields
 
     def _values(self, journey: JourneyRecord, fields: Mapping[str, Any]) -> dict[str, str]:
         """``fields`` as stored (and reflected on ``journey``)."""
@@ -228,7 +286,7 @@ class JourneyStore:
         """Bind an upstream ``state`` to the journey (one use; see :meth:`journey_for_state`),
         writing ``fields`` in the same round trip."""
         pipe = self._write(journey, {**fields, "state": state})
-        pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl))
+        pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl_of(journey)))
         await pipe.execute()
 
     async def journey_for_state(self, state: str) -> str | None:
@@ -274,7 +332,8 @@ class JourneyStore:
         """Mark the journey ended and return the keys to delete (the record and its
         bindings), for a caller that deletes them in its own round trip."""
         journey.unsaved, journey.unsaved_drop = {}, ()
-        keys = [Keys.journey(journey.id)]
+        keys = [*journey.retired, Keys.journey(journey.id)]
+        journey.retired = ()
         if journey.state:
             keys.append(Keys.upstream_state(journey.state))
         if journey.ticket:

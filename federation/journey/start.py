@@ -27,22 +27,15 @@ from federation.oidc.session import SESSION_COOKIE, session_from_cookie
 
 
 def set_journey_cookie(journey: Journey, response: Response, record: JourneyRecord) -> None:
-    """The journey cookie: opaque id, HttpOnly, SameSite=Lax, Secure behind https."""
-    response.set_cookie(
-        JOURNEY_COOKIE,
-        record.id,
-        max_age=journey.settings.journey_ttl,
-        path="/",
-        secure=journey.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
+    """The journey cookie: opaque id, HttpOnly, SameSite=Lax; ``__Host-`` and Secure
+    behind https (:mod:`federation.cookies`)."""
+    journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
 
 
 async def start_journey(request: Request, authz: AuthorizationRequest) -> Response:
     """``JourneyStarter`` for :func:`federation.oidc.router.oidc_router`."""
     journey: Journey = request.app.state.journey
-    session = await session_from_cookie(journey.redis, request.cookies.get(SESSION_COOKIE))
+    session = await session_from_cookie(journey.redis, journey.cookie(request, SESSION_COOKIE))
     try:
         decision = session_decision(authz, session, journey.provider.clock())
     except RedirectableError as exc:

@@ -120,7 +120,7 @@ async def start_bridge(app: FastAPI) -> None:
         provider=provider,
         pages=app.state.pages,
         redis=redis,
-        store=JourneyStore(redis, sealer, settings.journey_ttl),
+        store=JourneyStore(redis, sealer, settings.journey_ttl, settings.journey_prelogin_ttl),
         sealer=sealer,
         consent=consent,
         profiles=app.state.profiles,

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
+from federation import cookies
 from federation.oidc import par
 from federation.oidc.authorize import error_redirect, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
@@ -335,12 +336,14 @@ def oidc_router(
             confirmed = (
                 request.method == "POST" and params.get(FORM_LOGOUT_CONFIRM) == LOGOUT_CONFIRM_YES
             )
-            if request.method == "POST" and not confirmed and SESSION_COOKIE not in request.cookies:
+            secure = cookies.secure_issuer(provider.issuer)
+            session_cookie = cookies.read_cookie(request.cookies, SESSION_COOKIE, secure)
+            if request.method == "POST" and not confirmed and session_cookie is None:
                 # an RP's form POST arrives cross-site without the SameSite=Lax cookie; the
                 # same request as a top-level GET carries it (RP-Initiated Logout 1.0 §2
                 # allows both methods)
                 return RedirectResponse(LOGOUT_PATH + "?" + urlencode(params), 303)
-            session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
+            session = await session_from_cookie(redis, session_cookie)
             pages = _pages(request)
             # the person said yes on our page: only with its token, bound to this session
             token = params.get(FORM_CSRF)
@@ -361,15 +364,11 @@ def oidc_router(
                 if result.redirect_to
                 else logged_out_page(request)
             )
-            # the same flags the journey set it with (Secure only behind https), else a
-            # browser on the plain-http demo ignores the deletion and keeps the session
-            response.delete_cookie(
-                SESSION_COOKIE,
-                path="/",
-                secure=provider.issuer.startswith("https://"),
-                httponly=True,
-                samesite="lax",
-            )
+            # the same flags they were set with (Secure only behind https), else a browser
+            # on the plain-http demo ignores the deletion and keeps the session; the
+            # self-service area's cookies too (its session ended with this one)
+            for name in cookies.SIGN_OUT:
+                cookies.clear_cookie(response, name, secure=secure)
             return response
 
         return await guarded(request, handle, browser=True)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.crypto.sm3 import sm3
 from federation.storage.keys import Keys
 
-LOGIN_COOKIE = "idb_self_login"
-SESSION_COOKIE = "idb_self"
+LOGIN_COOKIE = cookies.SELF_LOGIN
+SESSION_COOKIE = cookies.SELF_SESSION
 LOGIN_TTL_SECONDS = 1200
 SESSION_TTL_SECONDS = 900
 """A signed-in self-service session lasts 15 minutes (sliding is not offered)."""
