@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Lifetime of the bridge session (prompt=none, max_age, id_token_hint), "
         "seconds; 0 disables single sign-on.",
     )
+    allow_development_config: bool = Field(
+        False,
+        description="Start with an https issuer although simulator-only settings, a shipped "
+        "demo key or a non-https upstream are configured (a warning on every start); "
+        "never in production (federation/production.py).",
+    )
     csrf_secret: SecretStr | None = Field(
         None,
         description="Key for CSRF tokens (any string, ≥ 32 chars); unset: derived from the "
