@@ -40,6 +40,7 @@ from federation.oidc.errors import RedirectableError
 from federation.oidc.models import Grant
 from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import consent_decision
+from federation.oidc.session_tokens import OFFLINE_ACCESS
 from federation.pages import (
     CROSS_BOUNDARY_YES,
     DECISION_AGREE,
@@ -190,6 +191,7 @@ async def show_page(
         supplied=tuple(supplied_view(f, typed, invalid) for f in fields),
         notice_version=notice.notice_version,
         cross_boundary_missing=cross_missing,
+        offline_access=OFFLINE_ACCESS in record.authz.scopes,
     )
     return journey.pages.render(view, locale, request=request, status_code=status_code)
 

@@ -66,6 +66,12 @@ class Keys:
         return f"{PREFIX}session:{session_id}"
 
     @staticmethod
+    def session_tokens(session_id: str) -> str:
+        """Set: token family ids bound to a bridge session (no ``offline_access``),
+        revoked when the session ends (``federation.oidc.session_tokens``)."""
+        return f"{PREFIX}session-tokens:{session_id}"
+
+    @staticmethod
     def nonce_seen(client_id: str, nonce_hash: str) -> str:
         """String: replay guard for nonces / client assertion ``jti``. TTL = validity."""
         return f"{PREFIX}seen:{client_id}:{nonce_hash}"
