@@ -297,6 +297,10 @@ def self_service_router() -> APIRouter:
 
     @router.get(SIGNED_OUT_PATH)
     async def signed_out(request: Request) -> Response:
-        return signed_out_page(request)
+        service = SelfService.of(request)
+        response = signed_out_page(request)
+        for name in (sessions.SESSION_COOKIE, sessions.LOGIN_COOKIE):
+            service.clear_cookie(response, name)  # the bridge session, and so this, ended
+        return response
 
     return router

@@ -2,7 +2,8 @@
 after the person signs out at the bridge, the RP's access token answers 401 at /userinfo
 and its refresh token is ``invalid_grant`` — unless the person consented to
 ``offline_access`` (the consent page says which), when both still work. A session-bound
-refresh token also dies with a session that merely expired."""
+refresh token also dies with a session that merely expired. The self-service session
+(``/consents``) ends with the bridge session too, and the signed-out page clears its cookie."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.federation.journey.harness import (
     secret_of,
     verify_id_token,
 )
+from tests.federation.selfservice.helpers import consent_at, consent_ids, open_self_service
 
 __all__ = ["bridge"]
 
@@ -92,3 +94,24 @@ async def test_a_session_bound_refresh_token_ends_with_an_expired_session(
     await redis.delete(Keys.session(sid))  # as IDBRIDGE_SESSION_TTL would
     refreshed = _refresh(bridge, rotated.json())
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+
+
+async def test_consents_after_logout_ask_to_sign_in(bridge: Bridge) -> None:
+    person = Person(bridge, "wong-siu-ming")
+    try:
+        token = await consent_at(bridge, person)
+        listed = await open_self_service(bridge, person)
+        assert consent_ids(listed.text)  # signed in to /consents through the bridge session
+        kept = person.http.cookies["idb_self"]
+        out = await person.http.get(
+            bridge.url + "/logout", params={"id_token_hint": token["id_token"]}, headers=HTML
+        )
+        assert out.status_code == 200
+        cleared = [c for c in out.headers.get_list("set-cookie") if c.startswith("idb_self=")]
+        assert cleared and "Max-Age=0" in cleared[0]  # the signed-out page clears it
+        person.http.cookies.set("idb_self", kept, domain="127.0.0.1")  # a browser that kept it
+        page = await person.go(bridge.url + "/consents")
+    finally:
+        await person.aclose()
+    assert page.status_code == 200 and "/consents/login" in page.text
+    assert not consent_ids(page.text)
