@@ -148,7 +148,9 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     await journey.store.bind_ticket(record, ask.ticket_id, **fields)
     if ask.browser_url:
         return RedirectResponse(ask.browser_url, status_code=303)
-    return waiting_page(journey, request, record, app_link=ask.app_url)
+    # the waiting page at its own URL (it looks the "Open" link up again), never at the
+    # login callback's: its language links would carry the one-time code and state
+    return RedirectResponse(CONTINUE_PATH, status_code=303)
 
 
 async def waiting_page_again(journey: Journey, request: Request, record: JourneyRecord) -> Response:
