@@ -135,6 +135,19 @@ class Settings(BaseSettings):
         description="Requests per window one client_id may make to /token, /introspect, "
         "/revoke and /par together (default: 2,000/s).",
     )
+    rate_limit_ipv6_prefix: int = Field(
+        64,
+        ge=32,
+        le=128,
+        description="IPv6 callers are counted by this prefix (per-address rate limits and "
+        "live journeys): /64 is one subscriber; 128 counts every address apart.",
+    )
+    journeys_per_address: int = Field(
+        100,
+        ge=1,
+        description="Most journeys one address (IPv6: one prefix) may have open before the "
+        "upstream login callback; beyond it /authorize answers 429 (the rate_limited page).",
+    )
     rate_limit_per_ip: int = Field(
         600,
         ge=1,

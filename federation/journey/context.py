@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from consent.records import Localized
 from consent.services import ConsentServices
 from federation import cookies
+from federation.journey.admission import JourneyAdmission
 from federation.journey.record import JourneyStore, Sealer
 from federation.oidc.clients import Client
 from federation.oidc.provider import OidcProvider
@@ -90,6 +91,8 @@ class Journey:
     first_party_clients: frozenset[str] = frozenset()
     """The bridge's own services (the residents' self-service area): no consent page and
     no consent record (nothing leaves the bridge), and ``sub`` is the bridge subject."""
+    admission: JourneyAdmission | None = None
+    """The per-address cap on journeys before the login callback (``None``: no cap)."""
 
     @property
     def secure_cookies(self) -> bool:

@@ -28,6 +28,7 @@ nothing after (``docs/sessions.md``).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -39,6 +40,14 @@ import redis.asyncio as aioredis
 from federation import cookies
 from federation.crypto import sm4
 from federation.identity import IdentityRecord
+from federation.journey.budget import (
+    MAX_USER_AGENT,
+    authz_field,
+    client_blob,
+    client_digest,
+    needed,
+)
+from federation.oidc.clients import Client
 from federation.oidc.models import AuthorizationRequest
 from federation.storage.keys import Keys
 
@@ -48,6 +57,10 @@ _ID_MAX = 64
 SEALED_FIELDS = ("identity", "result", "grant")
 """Fields holding PII, stored SM4-GCM sealed with AAD = the journey id (DESIGN §8)."""
 _PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
+_FIELD_NAMES = {"addr": "address"}
+"""Stored name → attribute of :class:`JourneyRecord`, where they differ."""
+_CLIENT_CACHE: dict[str, Client] = {}
+_CLIENT_CACHE_SIZE = 256
 _STORE_RESULT = """
 if redis.call('HGET', KEYS[1], 'ticket') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'result', ARGV[2])
@@ -96,6 +109,8 @@ class JourneyRecord:
     sid: str = ""
     grant: dict[str, Any] | None = None
     consent_id: str = ""
+    address: str = ""
+    """The address bucket the journey was admitted for (``federation.journey.admission``)."""
     unsaved: dict[str, str] = field(default_factory=dict, repr=False)
     """Fields not written yet (:meth:`JourneyStore.create`, :meth:`JourneyStore.defer`)."""
     unsaved_drop: tuple[str, ...] = field(default=(), repr=False)
@@ -103,6 +118,8 @@ class JourneyRecord:
     retired: tuple[str, ...] = field(default=(), repr=False)
     """Keys of the journey's former ids, deleted with the next write or the end
     (:meth:`JourneyStore.rotate`)."""
+    released: tuple[str, ...] = field(default=(), repr=False)
+    """Former ids to take out of the address's count with the next write."""
 
 
 class JourneyStore:
@@ -125,15 +142,15 @@ class JourneyStore:
         the same round trip; :meth:`end` on an unwritten record deletes nothing."""
         journey = JourneyRecord(
             id=secrets.token_urlsafe(32),
-            authz=authz,
+            authz=needed(authz),
             stage="upstream",
             locale=locale,
-            user_agent=user_agent[:512],
+            user_agent=user_agent[:MAX_USER_AGENT],
         )
         journey.unsaved = self._values(
             journey,
             {
-                "authz": json.dumps(authz.to_dict(), ensure_ascii=False),
+                "authz": authz_field(journey.authz),
                 "stage": journey.stage,
                 "locale": locale,
                 "ua": journey.user_agent,
@@ -150,17 +167,36 @@ class JourneyStore:
         if not raw or "authz" not in raw:
             return None
         try:
-            return self._decode(journey_id, raw)
+            authz = json.loads(raw["authz"])
+            authz["client"] = await self._client(authz["client"])
+            return self._decode(journey_id, raw, authz)
         except (ValueError, KeyError, TypeError):
             return None
 
-    def _decode(self, journey_id: str, raw: Mapping[str, str]) -> JourneyRecord:
+    async def _client(self, digest: str) -> Client:
+        """The client metadata a journey refers to by digest (this process's cache, else
+        the shared copy in Redis, checked against its digest)."""
+        client = _CLIENT_CACHE.get(digest)
+        if client is not None:
+            return client
+        blob = await self.redis.get(Keys.journey_client(digest))
+        if blob is None or hashlib.sha256(blob.encode()).hexdigest() != digest:
+            raise ValueError("the journey's client is gone")
+        client = Client.model_validate(json.loads(blob))
+        if len(_CLIENT_CACHE) >= _CLIENT_CACHE_SIZE:
+            _CLIENT_CACHE.pop(next(iter(_CLIENT_CACHE)))
+        _CLIENT_CACHE[digest] = client
+        return client
+
+    def _decode(
+        self, journey_id: str, raw: Mapping[str, str], authz: Mapping[str, Any]
+    ) -> JourneyRecord:
         opened = {
             name: self.sealer.open(journey_id, raw[name]) for name in SEALED_FIELDS if raw.get(name)
         }
         return JourneyRecord(
             id=journey_id,
-            authz=AuthorizationRequest.from_dict(json.loads(raw["authz"])),
+            authz=AuthorizationRequest.from_dict(authz),
             stage=raw.get("stage", "upstream"),
             locale=raw.get("locale", "zh-HK"),
             user_agent=raw.get("ua", ""),
@@ -173,6 +209,7 @@ class JourneyStore:
             sid=raw.get("sid", ""),
             grant=opened.get("grant"),
             consent_id=raw.get("consent_id", ""),
+            address=raw.get("addr", ""),
         )
 
     async def update(
@@ -206,6 +243,14 @@ class JourneyStore:
         if journey.retired:
             pipe.delete(*journey.retired)
             journey.retired = ()
+        if journey.released:  # logged in: no longer an anonymous visitor's journey
+            pipe.zrem(Keys.journeys_by_address(journey.address), *journey.released)
+            journey.released = ()
+        client_key = Keys.journey_client(client_digest(journey.authz.client))
+        if "authz" in values:  # the record's first write (or its move to a new id)
+            pipe.set(client_key, client_blob(journey.authz.client), ex=self.ttl)
+        else:
+            pipe.expire(client_key, self.ttl)
         if drop:
             pipe.hdel(key, *drop)
             for name in drop:
@@ -234,6 +279,8 @@ class JourneyStore:
         retired = [*journey.retired, Keys.journey(journey.id)]
         if journey.state:
             retired.append(Keys.upstream_state(journey.state))  # used: the login is done
+        if journey.address:
+            journey.released = (*journey.released, journey.id)
         journey.id = secrets.token_urlsafe(32)
         journey.retired = tuple(retired)
         journey.state = ""
@@ -245,7 +292,7 @@ class JourneyStore:
     def _fields_of(self, journey: JourneyRecord) -> dict[str, Any]:
         """Every stored field of ``journey`` as :meth:`_values` takes them."""
         fields: dict[str, Any] = {
-            "authz": json.dumps(journey.authz.to_dict(), ensure_ascii=False),
+            "authz": authz_field(journey.authz),
             "stage": journey.stage,
             "locale": journey.locale,
             "ua": journey.user_agent,
@@ -255,6 +302,8 @@ class JourneyStore:
         for name in ("ticket", "sid", "consent_id"):
             if getattr(journey, name):
                 fields[name] = getattr(journey, name)
+        if journey.address:
+            fields["addr"] = journey.address
         for name in SEALED_FIELDS:
             if getattr(journey, name) is not None:
                 fields[name] = getattr(journey, name)
@@ -277,8 +326,8 @@ class JourneyStore:
                 journey.grant = value
                 values[name] = self.sealer.seal(journey.id, value)
             else:
-                if name in _PLAIN_FIELDS:
-                    setattr(journey, name, str(value))
+                if name in _PLAIN_FIELDS or name in _FIELD_NAMES:
+                    setattr(journey, _FIELD_NAMES.get(name, name), str(value))
                 values[name] = str(value)
         return values
 

@@ -31,6 +31,7 @@ from consent.services import build_consent_services
 from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
 from federation.journey import failures
+from federation.journey.admission import JourneyAdmission
 from federation.journey.bindings import (
     LifecycleOffboarding,
     OidcGrantRevoker,
@@ -126,6 +127,9 @@ async def start_bridge(app: FastAPI) -> None:
         profiles=app.state.profiles,
         connector=connector,
         first_party_clients=frozenset({SELF_SERVICE_CLIENT_ID}),
+        admission=JourneyAdmission(
+            redis, cap=settings.journeys_per_address, ttl=settings.journey_prelogin_ttl
+        ),
     )
     app.state.http = http
     app.state.stop_expiry = asyncio.Event()

@@ -66,6 +66,20 @@ class Keys:
         return f"{PREFIX}session:{session_id}"
 
     @staticmethod
+    def journeys_by_address(bucket: str) -> str:
+        """Sorted set: journeys an address (IPv6: its /64) has open before the upstream
+        login, scored by their expiry (``federation.journey.admission``). TTL = the
+        pre-login journey's."""
+        return f"{PREFIX}journeys-by-address:{bucket}"
+
+    @staticmethod
+    def journey_client(digest: str) -> str:
+        """String: a client's metadata as journeys embed it, stored once per distinct
+        content (SHA-256 hex) and shared by every journey of that client. TTL = the
+        journey's, renewed by each journey write."""
+        return f"{PREFIX}journey-client:{digest}"
+
+    @staticmethod
     def session_tokens(session_id: str) -> str:
         """Set: token family ids bound to a bridge session (no ``offline_access``),
         revoked when the session ends (``federation.oidc.session_tokens``)."""
