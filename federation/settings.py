@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     initial_access_token: SecretStr | None = Field(
         None, description="Bearer token required by dynamic client registration (RFC 7591)."
     )
+    initial_access_token_quota: int = Field(
+        50,
+        ge=0,
+        description="Registrations IDBRIDGE_INITIAL_ACCESS_TOKEN allows in all (it is one "
+        "onboarding's token; issue one per onboarding with `idbridge clients onboard`).",
+    )
+    registration_per_hour: int = Field(
+        20, ge=1, description="Requests to /register one address (IPv6: prefix) may make per hour."
+    )
     trust_proxy_headers: bool = Field(
         False, description="Honour X-Forwarded-* from a TLS-terminating proxy."
     )

@@ -374,8 +374,17 @@ class JourneyStore:
                 journey.result = None
 
     async def end(self, journey: JourneyRecord) -> None:
-        """Delete the record and its bindings (and with them every upstream attribute)."""
-        await self.redis.delete(*self.ending(journey))
+        """Delete the record and its bindings (and with them every upstream attribute);
+        a journey ended before login leaves its address's count."""
+        before_login = journey.address and journey.identity is None
+        keys = self.ending(journey)
+        if not before_login:
+            await self.redis.delete(*keys)
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(*keys)
+        pipe.zrem(Keys.journeys_by_address(journey.address), journey.id)
+        await pipe.execute()
 
     def ending(self, journey: JourneyRecord) -> list[str]:
         """Mark the journey ended and return the keys to delete (the record and its

@@ -177,7 +177,7 @@ def _object_failure(
     redirect_uri, unique = first_of(pairs, "redirect_uri")
     if redirect_uri and unique and redirect_uri in client.redirect_uris:
         state, unique = first_of(pairs, "state")
-        state = state if unique and state and len(state) <= MAX_VALUE else None
+        state = state if unique and state and len(state) <= MAX_STATE else None
         return RedirectableError(exc.error, exc.description, redirect_uri=redirect_uri, state=state)
     return NonRedirectableError(exc.error, exc.description, kind=INVALID_REQUEST_OBJECT)
 

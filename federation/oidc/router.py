@@ -59,9 +59,14 @@ from federation.oidc.logout import (
 )
 from federation.oidc.logout import refused as logout_refused
 from federation.oidc.models import AuthorizationRequest
+from federation.oidc.onboarding import (
+    record_registration,
+    registration_rate_limit,
+    reserve_registration,
+)
 from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
-from federation.oidc.registration import check_initial_access_token, register_client
+from federation.oidc.registration import register_client
 from federation.oidc.response_mode import error_response
 from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
@@ -293,16 +298,25 @@ def oidc_router(
     @router.post(
         "/register",
         include_in_schema=False,
-        dependencies=[Depends(per_address("register", error="rate_limited"))],
+        dependencies=[
+            Depends(per_address("register", error="rate_limited")),
+            Depends(registration_rate_limit),
+        ],
     )
     async def registration(request: Request) -> Response:
         async def handle() -> Response:
-            check_initial_access_token(provider, request.headers.get("authorization"))
-            try:
-                body = json.loads(await body_bytes(request))
-            except ValueError as exc:
-                raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
-            return json_no_store(await register_client(provider, _redis(request), body), 201)
+            redis = _redis(request)
+            token = request.headers.get("authorization")
+            quota = request.app.state.settings.initial_access_token_quota
+            async with reserve_registration(provider, redis, token, quota) as onboarding:
+                try:
+                    body = json.loads(await body_bytes(request))
+                except ValueError as exc:
+                    raise OAuthError("invalid_client_metadata", "the body is not JSON") from exc
+                registered = await register_client(provider, redis, body)
+                now = provider.clock()
+                await record_registration(redis, registered["client_id"], onboarding, now)
+            return json_no_store(registered, 201)
 
         return await guarded(request, handle)
 

@@ -66,6 +66,20 @@ class Keys:
         return f"{PREFIX}session:{session_id}"
 
     @staticmethod
+    def initial_access_token(token_hash: str) -> str:
+        """Hash: an initial access token for dynamic registration (label, quota, used,
+        expires_at), keyed by the SM3 digest of its value; expires with the token
+        (``federation.oidc.onboarding``)."""
+        return f"{PREFIX}iat:{token_hash}"
+
+    ONBOARDINGS = f"{PREFIX}onboardings"
+    """Hash: initial access token id → its SM3 digest (the onboardings an operator issued)."""
+
+    DYNAMIC_CLIENTS = f"{PREFIX}dynamic-clients"
+    """Hash: client_id → JSON ``{registered_at, onboarding}`` of every dynamically
+    registered client (``idbridge clients list``)."""
+
+    @staticmethod
     def journeys_by_address(bucket: str) -> str:
         """Sorted set: journeys an address (IPv6: its /64) has open before the upstream
         login, scored by their expiry (``federation.journey.admission``). TTL = the
