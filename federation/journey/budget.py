@@ -20,11 +20,16 @@ import hashlib
 import json
 from dataclasses import replace
 
+import redis.asyncio as aioredis
+
 from federation.identity import Assurance
 from federation.oidc.clients import Client
 from federation.oidc.models import AuthorizationRequest
+from federation.storage.keys import Keys
 
 MAX_USER_AGENT = 512
+_CLIENT_CACHE: dict[str, Client] = {}
+_CLIENT_CACHE_SIZE = 256
 ACR_VALUES = frozenset(a.value for a in Assurance)
 MAX_PRELOGIN_RECORD = 10 * 1024
 """Bytes one journey before login may take in Redis, worst case, allocator included: state
@@ -52,6 +57,22 @@ def client_digest(client: Client) -> str:
     return hashlib.sha256(client_blob(client).encode()).hexdigest()
 
 
+async def load_client(redis: aioredis.Redis, digest: str) -> Client:
+    """The client metadata a journey refers to by ``digest``: this process's cache, else
+    the shared copy in Redis (checked against its digest). ``ValueError`` if it is gone."""
+    client = _CLIENT_CACHE.get(digest)
+    if client is not None:
+        return client
+    blob = await redis.get(Keys.journey_client(digest))
+    if blob is None or hashlib.sha256(blob.encode()).hexdigest() != digest:
+        raise ValueError("the journey's client is gone")
+    client = Client.model_validate(json.loads(blob))
+    if len(_CLIENT_CACHE) >= _CLIENT_CACHE_SIZE:
+        _CLIENT_CACHE.pop(next(iter(_CLIENT_CACHE)))
+    _CLIENT_CACHE[digest] = client
+    return client
+
+
 def authz_field(authz: AuthorizationRequest) -> str:
     """The ``authz`` field of the journey hash: the request, with its client by digest."""
     data = authz.to_dict()
@@ -65,5 +86,6 @@ __all__ = [
     "authz_field",
     "client_blob",
     "client_digest",
+    "load_client",
     "needed",
 ]

@@ -28,7 +28,6 @@ nothing after (``docs/sessions.md``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 from collections.abc import Mapping
@@ -45,9 +44,9 @@ from federation.journey.budget import (
     authz_field,
     client_blob,
     client_digest,
+    load_client,
     needed,
 )
-from federation.oidc.clients import Client
 from federation.oidc.models import AuthorizationRequest
 from federation.storage.keys import Keys
 
@@ -59,8 +58,6 @@ SEALED_FIELDS = ("identity", "result", "grant")
 _PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
 _FIELD_NAMES = {"addr": "address"}
 """Stored name → attribute of :class:`JourneyRecord`, where they differ."""
-_CLIENT_CACHE: dict[str, Client] = {}
-_CLIENT_CACHE_SIZE = 256
 _STORE_RESULT = """
 if redis.call('HGET', KEYS[1], 'ticket') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'result', ARGV[2])
@@ -168,25 +165,10 @@ class JourneyStore:
             return None
         try:
             authz = json.loads(raw["authz"])
-            authz["client"] = await self._client(authz["client"])
+            authz["client"] = await load_client(self.redis, authz["client"])
             return self._decode(journey_id, raw, authz)
         except (ValueError, KeyError, TypeError):
             return None
-
-    async def _client(self, digest: str) -> Client:
-        """The client metadata a journey refers to by digest (this process's cache, else
-        the shared copy in Redis, checked against its digest)."""
-        client = _CLIENT_CACHE.get(digest)
-        if client is not None:
-            return client
-        blob = await self.redis.get(Keys.journey_client(digest))
-        if blob is None or hashlib.sha256(blob.encode()).hexdigest() != digest:
-            raise ValueError("the journey's client is gone")
-        client = Client.model_validate(json.loads(blob))
-        if len(_CLIENT_CACHE) >= _CLIENT_CACHE_SIZE:
-            _CLIENT_CACHE.pop(next(iter(_CLIENT_CACHE)))
-        _CLIENT_CACHE[digest] = client
-        return client
 
     def _decode(
         self, journey_id: str, raw: Mapping[str, str], authz: Mapping[str, Any]
