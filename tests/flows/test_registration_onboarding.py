@@ -7,6 +7,7 @@ included) and its registration, through ``federation.oidc.offboarding.offboard_c
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -74,9 +75,18 @@ def _http(app: FastAPI, address: str = "192.0.2.40") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
 
 
+_SERIAL = itertools.count(1)
+
+
+def _name() -> str:
+    """A client name no other is confusable with (letters that look like no others)."""
+    return "e-service " + "".join("bcdfghkmnp"[int(d)] for d in str(next(_SERIAL)))
+
+
 async def _register(http: httpx.AsyncClient, token: str, body: object = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"}
-    return await http.post("/register", json=METADATA if body is None else body, headers=headers)
+    named = {**METADATA, "client_name": _name()}  # names must differ
+    return await http.post("/register", json=named if body is None else body, headers=headers)
 
 
 async def test_registrations_beyond_the_quota_are_refused(
@@ -131,7 +141,11 @@ async def test_operators_list_show_and_offboard_a_client(
     )
     registered = httpx.post(
         bridge.url + "/register",
-        json={**METADATA, "backchannel_logout_uri": f"{bridge.rp.url}/backchannel"},
+        json={
+            **METADATA,
+            "client_name": "Offboarded e-service",
+            "backchannel_logout_uri": f"{bridge.rp.url}/backchannel",
+        },
         headers={"Authorization": f"Bearer {token}"},
     )
     assert registered.status_code == 201, registered.text
