@@ -147,6 +147,8 @@ async def _used(redis: aioredis.Redis) -> tuple[int, int]:
     return int(info["used_memory_dataset"]), int(info["used_memory"])
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize(
     "addresses",
     [
