@@ -80,6 +80,7 @@ FORM = "application/x-www-form-urlencoded"
 RATE_LIMITS = {
     "IDBRIDGE_RATE_LIMIT_PER_IP": "10000000",
     "IDBRIDGE_RATE_LIMIT_PER_CLIENT": "10000000",
+    "IDBRIDGE_JOURNEYS_PER_ADDRESS": "10000000",
 }
 """All load comes from one loopback address: the limits stay on (their Redis cost is
 measured) but so high that they never refuse."""

@@ -74,6 +74,8 @@ class Action(StrEnum):
     OFFBOARDING_REQUESTED = "operator.offboarding_requested"
     OFFBOARDING_APPROVED = "operator.offboarding_approved"
     OFFBOARDING_REJECTED = "operator.offboarding_rejected"
+    CLIENT_ONBOARDING = "client.onboarding_issued"
+    CLIENT_VIEWED = "client.viewed"
     CHECKPOINT = "audit.checkpoint"
 
 

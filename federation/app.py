@@ -40,8 +40,11 @@ Hook = Callable[[FastAPI], Awaitable[None]]
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole bridge from ``settings`` (default: the environment)."""
     from federation.journey.wiring import install_bridge
+    from federation.production import enforce
 
-    app = create_base_app(settings)
+    settings = settings or get_settings()
+    app = create_base_app(settings)  # the logs are configured: the warnings go there
+    enforce(settings)  # an https bridge refuses the demo's configuration
     install_bridge(app)
     return app
 

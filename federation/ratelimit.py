@@ -11,7 +11,8 @@ Two classes of limit, both configured by :class:`federation.settings.Settings`:
 - **per client address** (``rate_limit_per_ip`` per window and route group) on the pages
   people reach and the APIs without client authentication. The address is the peer's,
   or with ``trust_proxy_headers`` the last ``X-Forwarded-For`` hop (the one our proxy
-  appended).
+  appended); an IPv6 address counts by its ``rate_limit_ipv6_prefix`` (/64:
+  :func:`client_bucket`).
 
 When Redis cannot count, :data:`FAIL_CLOSED` buckets answer 503 and the others let the
 request through (:meth:`RateLimiter.hit`).
@@ -38,6 +39,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from federation import metrics, untrusted
+from federation.addresses import address_bucket
 from federation.logs import request_id_var
 from federation.pages import ErrorKind, Pages
 from federation.settings import Settings
@@ -120,6 +122,13 @@ class RateLimited(Exception):
         """The JSON ``error`` for APIs; ``None``: a person, show the page."""
 
 
+def client_bucket(request: Request, settings: Settings) -> str:
+    """The caller's address as the per-address limits count it: IPv6 by its
+    ``rate_limit_ipv6_prefix`` (/64), IPv4 as it is (:mod:`federation.addresses`)."""
+    address = client_address(request, settings.trust_proxy_headers)
+    return address_bucket(address, settings.rate_limit_ipv6_prefix)
+
+
 def client_address(request: Request, trust_proxy_headers: bool) -> str:
     """The caller's address (see the module docstring)."""
     if trust_proxy_headers:
@@ -176,7 +185,7 @@ async def check_client(
     if limiter is None:
         return
     settings: Settings = request.app.state.settings
-    key = client_id or "addr:" + client_address(request, settings.trust_proxy_headers)
+    key = client_id or "addr:" + client_bucket(request, settings)
     decision = await limiter.hit(bucket, key, settings.rate_limit_per_client)
     if not decision.allowed:
         _refused(bucket, decision, settings.rate_limit_per_client)
@@ -192,7 +201,7 @@ def per_address(bucket: str, *, error: str | None = None) -> Callable[[Request],
         if limiter is None:
             return
         settings: Settings = request.app.state.settings
-        address = client_address(request, settings.trust_proxy_headers)
+        address = client_bucket(request, settings)
         decision = await limiter.hit(bucket, address, settings.rate_limit_per_ip)
         if not decision.allowed:
             _refused(bucket, decision, settings.rate_limit_per_ip)

@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     initial_access_token: SecretStr | None = Field(
         None, description="Bearer token required by dynamic client registration (RFC 7591)."
     )
+    initial_access_token_quota: int = Field(
+        50,
+        ge=0,
+        description="Registrations IDBRIDGE_INITIAL_ACCESS_TOKEN allows in all (it is one "
+        "onboarding's token; issue one per onboarding with `idbridge clients onboard`).",
+    )
+    registration_per_hour: int = Field(
+        20, ge=1, description="Requests to /register one address (IPv6: prefix) may make per hour."
+    )
     trust_proxy_headers: bool = Field(
         False, description="Honour X-Forwarded-* from a TLS-terminating proxy."
     )
@@ -95,12 +104,25 @@ class Settings(BaseSettings):
     journey_ttl: int = Field(
         1200, ge=60, le=7200, description="Lifetime of one login journey in Redis, seconds."
     )
+    journey_prelogin_ttl: int = Field(
+        300,
+        ge=30,
+        le=7200,
+        description="Lifetime of a journey that has not reached the upstream login callback "
+        "yet (an anonymous visitor's), seconds; IDBRIDGE_JOURNEY_TTL applies after it.",
+    )
     session_ttl: int = Field(
         1800,
         ge=0,
         le=86400,
         description="Lifetime of the bridge session (prompt=none, max_age, id_token_hint), "
         "seconds; 0 disables single sign-on.",
+    )
+    allow_development_config: bool = Field(
+        False,
+        description="Start with an https issuer although simulator-only settings, a shipped "
+        "demo key or a non-https upstream are configured (a warning on every start); "
+        "never in production (federation/production.py).",
     )
     csrf_secret: SecretStr | None = Field(
         None,
@@ -157,6 +179,19 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests per window one client_id may make to /token, /introspect, "
         "/revoke and /par together (default: 2,000/s).",
+    )
+    rate_limit_ipv6_prefix: int = Field(
+        64,
+        ge=32,
+        le=128,
+        description="IPv6 callers are counted by this prefix (per-address rate limits and "
+        "live journeys): /64 is one subscriber; 128 counts every address apart.",
+    )
+    journeys_per_address: int = Field(
+        100,
+        ge=1,
+        description="Most journeys one address (IPv6: one prefix) may have open before the "
+        "upstream login callback; beyond it /authorize answers 429 (the rate_limited page).",
     )
     rate_limit_per_ip: int = Field(
         600,

@@ -20,6 +20,7 @@ _COMMANDS: dict[str, str] = {
     "mappings": "federation.cli.mappings:mappings",
     "audit": "federation.cli.audit:audit",
     "operator": "federation.cli.operator:operator",
+    "clients": "federation.cli.clients:clients",
 }
 
 

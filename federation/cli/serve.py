@@ -26,16 +26,33 @@ from federation.storage.runtime import RedisServer
     is_flag=True,
     help="Start a private redis-server (durable AOF) on loopback instead of IDBRIDGE_REDIS_URL.",
 )
-def serve(host: str, port: int, workers: int, embedded_redis: bool) -> None:
-    """Run the bridge (uvicorn, the app factory). SIGTERM drains: the listener closes, and
-    in-flight requests get ``IDBRIDGE_SHUTDOWN_GRACE`` seconds to finish."""
+@click.option(
+    "--development",
+    is_flag=True,
+    help="Start even though the issuer is https and simulator-only settings, a shipped demo "
+    "key or a non-https upstream are configured (IDBRIDGE_ALLOW_DEVELOPMENT_CONFIG=true; "
+    "a warning on every start). Never in production.",
+)
+def serve(host: str, port: int, workers: int, embedded_redis: bool, development: bool) -> None:
+    """Run the bridge (uvicorn, the app factory). With an https issuer it refuses to start
+    on a development configuration, naming each offending setting (docs/sessions.md).
+    SIGTERM drains: the listener closes, and in-flight requests get
+    ``IDBRIDGE_SHUTDOWN_GRACE`` seconds to finish."""
+    from federation.production import DevelopmentConfiguration, enforce
+
+    if development:
+        os.environ["IDBRIDGE_ALLOW_DEVELOPMENT_CONFIG"] = "true"
+    os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
+    try:
+        enforce(Settings())
+    except DevelopmentConfiguration as exc:
+        raise click.ClickException(str(exc)) from exc
     server = RedisServer().start() if embedded_redis else None
     metrics_dir = _metrics_dir() if workers > 1 else None
     try:
         if server is not None:
             os.environ["IDBRIDGE_REDIS_URL"] = server.url
             click.echo(f"embedded redis: {server.url} (data in {server.data_dir})", err=True)
-        os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
         settings = Settings()
         # spawned workers import the protocol by path and read its timeout from here
         os.environ[TIMEOUT_VARIABLE] = str(settings.slow_client_timeout)

@@ -33,13 +33,14 @@ from federation.journey.consent_view import (
 from federation.journey.context import Journey
 from federation.journey.finish import build_grant, first_party_grant, issue_code
 from federation.journey.forms import checked_form
-from federation.journey.record import JourneyRecord
+from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.journey.sso import bridge_subject, keep_identity
 from federation.oidc.authorize import error_redirect
 from federation.oidc.errors import RedirectableError
 from federation.oidc.models import Grant
 from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import consent_decision
+from federation.oidc.session_tokens import OFFLINE_ACCESS
 from federation.pages import (
     CROSS_BOUNDARY_YES,
     DECISION_AGREE,
@@ -190,6 +191,7 @@ async def show_page(
         supplied=tuple(supplied_view(f, typed, invalid) for f in fields),
         notice_version=notice.notice_version,
         cross_boundary_missing=cross_missing,
+        offline_access=OFFLINE_ACCESS in record.authz.scopes,
     )
     return journey.pages.render(view, locale, request=request, status_code=status_code)
 
@@ -284,6 +286,7 @@ async def _agree(
     await journey.consent.lifecycle.grant(captured)  # durable before the code exists
     final = release.without(sorted(optional - chosen))
     grant = build_grant(record, final, person, captured.record.id)
+    journey.store.rotate(record)  # a privilege change: the id that can now get the code
     await journey.store.update(
         record, stage="granted", grant=grant.to_dict(), consent_id=captured.record.id
     )
@@ -294,7 +297,9 @@ async def _agree(
         receipt_url=RECEIPT_PATH,
         manage_url=journey.settings.consent_manage_url,
     )
-    return journey.pages.render(view, locale, request=request)
+    response = journey.pages.render(view, locale, request=request)
+    journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
+    return response
 
 
 async def finish(journey: Journey, request: Request, record: JourneyRecord) -> Response:

@@ -13,9 +13,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import yaml
+from fastapi import Request
+from fastapi.responses import Response
 
 from consent.records import Localized
 from consent.services import ConsentServices
+from federation import cookies
+from federation.journey.admission import JourneyAdmission
 from federation.journey.record import JourneyStore, Sealer
 from federation.oidc.clients import Client
 from federation.oidc.provider import OidcProvider
@@ -87,11 +91,25 @@ class Journey:
     first_party_clients: frozenset[str] = frozenset()
     """The bridge's own services (the residents' self-service area): no consent page and
     no consent record (nothing leaves the bridge), and ``sub`` is the bridge subject."""
+    admission: JourneyAdmission | None = None
+    """The per-address cap on journeys before the login callback (``None``: no cap)."""
 
     @property
     def secure_cookies(self) -> bool:
-        """Cookies are ``Secure`` when the bridge is served over https."""
-        return self.settings.issuer.startswith("https://")
+        """Cookies are ``Secure`` (and ``__Host-``) when the bridge is served over https."""
+        return cookies.secure_issuer(self.settings.issuer)
+
+    def cookie(self, request: Request, base: str) -> str | None:
+        """The bridge cookie ``base`` of this request (:mod:`federation.cookies`)."""
+        return cookies.read_cookie(request.cookies, base, self.secure_cookies)
+
+    def set_cookie(self, response: Response, base: str, value: str, max_age: int) -> None:
+        """Set the bridge cookie ``base`` (``__Host-``, Secure behind https)."""
+        cookies.set_cookie(response, base, value, secure=self.secure_cookies, max_age=max_age)
+
+    def clear_cookie(self, response: Response, base: str) -> None:
+        """Delete the bridge cookie ``base``."""
+        cookies.clear_cookie(response, base, secure=self.secure_cookies)
 
     @property
     def salt(self) -> bytes:

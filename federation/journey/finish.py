@@ -87,7 +87,5 @@ async def issue_code(
     await count_login(journey, record, "success")
     metrics.LOGINS.labels("success", "none").inc()
     response = authorization_response(journey.pages, request, record.authz, url)
-    response.delete_cookie(
-        JOURNEY_COOKIE, path="/", secure=journey.secure_cookies, httponly=True, samesite="lax"
-    )
+    journey.clear_cookie(response, JOURNEY_COOKIE)
     return response

@@ -17,8 +17,12 @@ Secure behind https). The hash holds only what the journey needs:
                  ``consent_id`` its consent record
 ===============  ==============================================================
 
-The whole hash expires with the journey (``IDBRIDGE_JOURNEY_TTL``) and is deleted at the
-end, so upstream attributes live only as long as the journey needs them.
+The whole hash expires with the journey and is deleted at the end, so upstream attributes
+live only as long as the journey needs them. Until the upstream login completes the record
+lives ``IDBRIDGE_JOURNEY_PRELOGIN_TTL`` (an anonymous visitor's journey), then
+``IDBRIDGE_JOURNEY_TTL``. The id is rotated (:meth:`JourneyStore.rotate`) when the upstream
+login completes and when consent is given, so that an id planted in a browser before opens
+nothing after (``docs/sessions.md``).
 """
 
 from __future__ import annotations
@@ -32,17 +36,28 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.crypto import sm4
 from federation.identity import IdentityRecord
+from federation.journey.budget import (
+    MAX_USER_AGENT,
+    authz_field,
+    client_blob,
+    client_digest,
+    load_client,
+    needed,
+)
 from federation.oidc.models import AuthorizationRequest
 from federation.storage.keys import Keys
 
-JOURNEY_COOKIE = "idb_journey"
-"""Cookie holding the journey id."""
+JOURNEY_COOKIE = cookies.JOURNEY
+"""Cookie holding the journey id (``__Host-`` behind https: :mod:`federation.cookies`)."""
 _ID_MAX = 64
 SEALED_FIELDS = ("identity", "result", "grant")
 """Fields holding PII, stored SM4-GCM sealed with AAD = the journey id (DESIGN §8)."""
 _PLAIN_FIELDS = frozenset({"stage", "locale", "state", "ticket", "sid", "consent_id"})
+_FIELD_NAMES = {"addr": "address"}
+"""Stored name → attribute of :class:`JourneyRecord`, where they differ."""
 _STORE_RESULT = """
 if redis.call('HGET', KEYS[1], 'ticket') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'result', ARGV[2])
@@ -91,19 +106,29 @@ class JourneyRecord:
     sid: str = ""
     grant: dict[str, Any] | None = None
     consent_id: str = ""
+    address: str = ""
+    """The address bucket the journey was admitted for (``federation.journey.admission``)."""
     unsaved: dict[str, str] = field(default_factory=dict, repr=False)
     """Fields not written yet (:meth:`JourneyStore.create`, :meth:`JourneyStore.defer`)."""
     unsaved_drop: tuple[str, ...] = field(default=(), repr=False)
     """Fields to remove with the next write (:meth:`JourneyStore.defer`)."""
+    retired: tuple[str, ...] = field(default=(), repr=False)
+    """Keys of the journey's former ids, deleted with the next write or the end
+    (:meth:`JourneyStore.rotate`)."""
+    released: tuple[str, ...] = field(default=(), repr=False)
+    """Former ids to take out of the address's count with the next write."""
 
 
 class JourneyStore:
     """Create, read, update and end journey records."""
 
-    def __init__(self, redis: aioredis.Redis, sealer: Sealer, ttl: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, sealer: Sealer, ttl: int, pre_login_ttl: int = 300
+    ) -> None:
         self.redis = redis
         self.sealer = sealer
         self.ttl = ttl
+        self.pre_login_ttl = pre_login_ttl
         self._store_result = redis.register_script(_STORE_RESULT)
 
     async def create(
@@ -114,15 +139,15 @@ class JourneyStore:
         the same round trip; :meth:`end` on an unwritten record deletes nothing."""
         journey = JourneyRecord(
             id=secrets.token_urlsafe(32),
-            authz=authz,
+            authz=needed(authz),
             stage="upstream",
             locale=locale,
-            user_agent=user_agent[:512],
+            user_agent=user_agent[:MAX_USER_AGENT],
         )
         journey.unsaved = self._values(
             journey,
             {
-                "authz": json.dumps(authz.to_dict(), ensure_ascii=False),
+                "authz": authz_field(journey.authz),
                 "stage": journey.stage,
                 "locale": locale,
                 "ua": journey.user_agent,
@@ -139,17 +164,21 @@ class JourneyStore:
         if not raw or "authz" not in raw:
             return None
         try:
-            return self._decode(journey_id, raw)
+            authz = json.loads(raw["authz"])
+            authz["client"] = await load_client(self.redis, authz["client"])
+            return self._decode(journey_id, raw, authz)
         except (ValueError, KeyError, TypeError):
             return None
 
-    def _decode(self, journey_id: str, raw: Mapping[str, str]) -> JourneyRecord:
+    def _decode(
+        self, journey_id: str, raw: Mapping[str, str], authz: Mapping[str, Any]
+    ) -> JourneyRecord:
         opened = {
             name: self.sealer.open(journey_id, raw[name]) for name in SEALED_FIELDS if raw.get(name)
         }
         return JourneyRecord(
             id=journey_id,
-            authz=AuthorizationRequest.from_dict(json.loads(raw["authz"])),
+            authz=AuthorizationRequest.from_dict(authz),
             stage=raw.get("stage", "upstream"),
             locale=raw.get("locale", "zh-HK"),
             user_agent=raw.get("ua", ""),
@@ -162,6 +191,7 @@ class JourneyStore:
             sid=raw.get("sid", ""),
             grant=opened.get("grant"),
             consent_id=raw.get("consent_id", ""),
+            address=raw.get("addr", ""),
         )
 
     async def update(
@@ -192,6 +222,17 @@ class JourneyStore:
         journey.unsaved, journey.unsaved_drop = {}, ()
         key = Keys.journey(journey.id)
         pipe = self.redis.pipeline(transaction=True)
+        if journey.retired:
+            pipe.delete(*journey.retired)
+            journey.retired = ()
+        if journey.released:  # logged in: no longer an anonymous visitor's journey
+            pipe.zrem(Keys.journeys_by_address(journey.address), *journey.released)
+            journey.released = ()
+        client_key = Keys.journey_client(client_digest(journey.authz.client))
+        if "authz" in values:  # the record's first write (or its move to a new id)
+            pipe.set(client_key, client_blob(journey.authz.client), ex=self.ttl)
+        else:
+            pipe.expire(client_key, self.ttl)
         if drop:
             pipe.hdel(key, *drop)
             for name in drop:
@@ -199,8 +240,56 @@ class JourneyStore:
                     journey.result = None
         if values:
             pipe.hset(key, mapping=values)
-        pipe.expire(key, self.ttl)
+        pipe.expire(key, self.ttl_of(journey))
         return pipe
+
+    def ttl_of(self, journey: JourneyRecord) -> int:
+        """The record's lifetime: :attr:`pre_login_ttl` until the upstream login completed
+        (an anonymous visitor's journey is cheap to keep and short-lived), then
+        :attr:`ttl` (``IDBRIDGE_JOURNEY_TTL``)."""
+        return self.ttl if journey.identity is not None else min(self.pre_login_ttl, self.ttl)
+
+    def rotate(self, journey: JourneyRecord) -> str:
+        """Give the journey a fresh id (OWASP Session Management: renew the id at every
+        privilege change), so that an id known before — planted in the browser by someone
+        else — opens nothing after. Called when the upstream login completes and when
+        consent is given; the caller sets the new cookie. The record moves under the new
+        id with the next write (sealed fields resealed: their AAD is the id), which also
+        deletes the old record and its ``state`` binding; returns the new id."""
+        if journey.ticket:
+            raise ValueError("a journey waiting for an attribute result is not rotated")
+        retired = [*journey.retired, Keys.journey(journey.id)]
+        if journey.state:
+            retired.append(Keys.upstream_state(journey.state))  # used: the login is done
+        if journey.address:
+            journey.released = (*journey.released, journey.id)
+        journey.id = secrets.token_urlsafe(32)
+        journey.retired = tuple(retired)
+        journey.state = ""
+        dropped = set(journey.unsaved_drop)
+        fields = {k: v for k, v in self._fields_of(journey).items() if k not in dropped}
+        journey.unsaved, journey.unsaved_drop = self._values(journey, fields), ()
+        return journey.id
+
+    def _fields_of(self, journey: JourneyRecord) -> dict[str, Any]:
+        """Every stored field of ``journey`` as :meth:`_values` takes them."""
+        fields: dict[str, Any] = {
+            "authz": authz_field(journey.authz),
+            "stage": journey.stage,
+            "locale": journey.locale,
+            "ua": journey.user_agent,
+            "wanted": journey.wanted,
+            "asked": journey.asked,
+        }
+        for name in ("ticket", "sid", "consent_id"):
+            if getattr(journey, name):
+                fields[name] = getattr(journey, name)
+        if journey.address:
+            fields["addr"] = journey.address
+        for name in SEALED_FIELDS:
+            if getattr(journey, name) is not None:
+                fields[name] = getattr(journey, name)
+        return fields
 
     def _values(self, journey: JourneyRecord, fields: Mapping[str, Any]) -> dict[str, str]:
         """``fields`` as stored (and reflected on ``journey``)."""
@@ -219,8 +308,8 @@ class JourneyStore:
                 journey.grant = value
                 values[name] = self.sealer.seal(journey.id, value)
             else:
-                if name in _PLAIN_FIELDS:
-                    setattr(journey, name, str(value))
+                if name in _PLAIN_FIELDS or name in _FIELD_NAMES:
+                    setattr(journey, _FIELD_NAMES.get(name, name), str(value))
                 values[name] = str(value)
         return values
 
@@ -228,7 +317,7 @@ class JourneyStore:
         """Bind an upstream ``state`` to the journey (one use; see :meth:`journey_for_state`),
         writing ``fields`` in the same round trip."""
         pipe = self._write(journey, {**fields, "state": state})
-        pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl))
+        pipe.set(Keys.upstream_state(state), journey.id, ex=min(ttl, self.ttl_of(journey)))
         await pipe.execute()
 
     async def journey_for_state(self, state: str) -> str | None:
@@ -267,14 +356,24 @@ class JourneyStore:
                 journey.result = None
 
     async def end(self, journey: JourneyRecord) -> None:
-        """Delete the record and its bindings (and with them every upstream attribute)."""
-        await self.redis.delete(*self.ending(journey))
+        """Delete the record and its bindings (and with them every upstream attribute);
+        a journey ended before login leaves its address's count."""
+        before_login = journey.address and journey.identity is None
+        keys = self.ending(journey)
+        if not before_login:
+            await self.redis.delete(*keys)
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(*keys)
+        pipe.zrem(Keys.journeys_by_address(journey.address), journey.id)
+        await pipe.execute()
 
     def ending(self, journey: JourneyRecord) -> list[str]:
         """Mark the journey ended and return the keys to delete (the record and its
         bindings), for a caller that deletes them in its own round trip."""
         journey.unsaved, journey.unsaved_drop = {}, ()
-        keys = [Keys.journey(journey.id)]
+        keys = [*journey.retired, Keys.journey(journey.id)]
+        journey.retired = ()
         if journey.state:
             keys.append(Keys.upstream_state(journey.state))
         if journey.ticket:

@@ -40,7 +40,7 @@ def _journey(request: Request) -> Journey:
 
 async def _with_record(request: Request, step: Step, *stages: str) -> Response:
     journey = _journey(request)
-    record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+    record = await journey.store.load(journey.cookie(request, JOURNEY_COOKIE))
     if record is None or record.identity is None or (stages and record.stage not in stages):
         return failures.expired(journey, request)
     return await step(journey, request, record)
@@ -93,7 +93,7 @@ def journey_router() -> APIRouter:
     @router.get("/journey/retry")
     async def retry(request: Request) -> Response:
         journey = _journey(request)
-        record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+        record = await journey.store.load(journey.cookie(request, JOURNEY_COOKIE))
         if record is None or record.stage != "upstream":
             return failures.expired(journey, request)
         return await upstream.go_upstream(journey, request, record)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from fastapi.responses import Response
 
+from federation import cookies
 from federation.identity import IdentityRecord
 from federation.journey.record import Sealer
 from federation.oidc.session import (
@@ -101,16 +102,8 @@ def set_session_cookie(
     response: Response, session: OpenedSession, *, secure: bool, ttl: int
 ) -> None:
     """The session cookie with the session's secret (never the ``sid``): HttpOnly,
-    SameSite=Lax, Secure behind https."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.cookie,
-        max_age=ttl,
-        path="/",
-        secure=secure,
-        httponly=True,
-        samesite="lax",
-    )
+    SameSite=Lax; ``__Host-`` and Secure behind https (:mod:`federation.cookies`)."""
+    cookies.set_cookie(response, SESSION_COOKIE, session.cookie, secure=secure, max_age=ttl)
 
 
 def _aad(sid: str) -> str:

@@ -24,25 +24,19 @@ from federation.oidc.models import AuthorizationRequest
 from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import session_decision
 from federation.oidc.session import SESSION_COOKIE, session_from_cookie
+from federation.ratelimit import RateLimited, client_bucket, rate_limited_response
 
 
 def set_journey_cookie(journey: Journey, response: Response, record: JourneyRecord) -> None:
-    """The journey cookie: opaque id, HttpOnly, SameSite=Lax, Secure behind https."""
-    response.set_cookie(
-        JOURNEY_COOKIE,
-        record.id,
-        max_age=journey.settings.journey_ttl,
-        path="/",
-        secure=journey.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
+    """The journey cookie: opaque id, HttpOnly, SameSite=Lax; ``__Host-`` and Secure
+    behind https (:mod:`federation.cookies`)."""
+    journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
 
 
 async def start_journey(request: Request, authz: AuthorizationRequest) -> Response:
     """``JourneyStarter`` for :func:`federation.oidc.router.oidc_router`."""
     journey: Journey = request.app.state.journey
-    session = await session_from_cookie(journey.redis, request.cookies.get(SESSION_COOKIE))
+    session = await session_from_cookie(journey.redis, journey.cookie(request, SESSION_COOKIE))
     try:
         decision = session_decision(authz, session, journey.provider.clock())
     except RedirectableError as exc:
@@ -63,6 +57,12 @@ async def start_journey(request: Request, authz: AuthorizationRequest) -> Respon
         url = error_redirect(authz, "login_required", "the person is not logged in")
         return authorization_response(journey.pages, request, authz, url)
     else:
+        bucket = client_bucket(request, journey.settings)
+        if journey.admission is not None and not await journey.admission.admit(bucket, record.id):
+            # this address has its cap of journeys before login open: store nothing more
+            retry = RateLimited(journey.settings.journey_prelogin_ttl, error=None)
+            return rate_limited_response(request, retry)
+        journey.store.defer(record, addr=bucket)  # written with the state binding
         response = await go_upstream(journey, request, record)
     if record.stage != "ended":  # e.g. a remembered consent already sent the code
         set_journey_cookie(journey, response, record)

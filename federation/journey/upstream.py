@@ -78,7 +78,7 @@ async def login_callback(journey: Journey, request: Request, params: Mapping[str
     state = params.get("state", "")
     journey_id = await journey.store.journey_for_state(state)
     record = await journey.store.load(journey_id) if journey_id else None
-    if record is None or request.cookies.get(JOURNEY_COOKIE) != record.id:
+    if record is None or journey.cookie(request, JOURNEY_COOKIE) != record.id:
         return failures.expired(journey, request)
     if record.stage != "upstream" or record.state != state:
         return failures.expired(journey, request)
@@ -92,9 +92,12 @@ async def login_callback(journey: Journey, request: Request, params: Mapping[str
         ttl = journey.settings.session_ttl
         session = await open_session(journey.redis, journey.sealer, identity, person, ttl)
     sid = session.sid if session else ""  # the public sid; the cookie gets the secret
+    journey.store.rotate(record)  # a journey id known before the login opens nothing after
     response = await after_login(
         journey, request, record, identity=identity, sid=sid, stage="attributes"
     )
+    if record.stage != "ended":
+        journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
     if session:
         set_session_cookie(response, session, secure=journey.secure_cookies, ttl=ttl)
     return response
@@ -145,7 +148,9 @@ async def next_request(journey: Journey, request: Request, record: JourneyRecord
     await journey.store.bind_ticket(record, ask.ticket_id, **fields)
     if ask.browser_url:
         return RedirectResponse(ask.browser_url, status_code=303)
-    return waiting_page(journey, request, record, app_link=ask.app_url)
+    # the waiting page at its own URL (it looks the "Open" link up again), never at the
+    # login callback's: its language links would carry the one-time code and state
+    return RedirectResponse(CONTINUE_PATH, status_code=303)
 
 
 async def waiting_page_again(journey: Journey, request: Request, record: JourneyRecord) -> Response:
@@ -209,7 +214,7 @@ async def result_post(journey: Journey, request: Request) -> Response:
 
 async def resume(journey: Journey, request: Request) -> Response:
     """The browser is back (``ticketID`` return, or Continue on the waiting page)."""
-    record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+    record = await journey.store.load(journey.cookie(request, JOURNEY_COOKIE))
     if record is None or record.stage != "attributes" or record.identity is None:
         return failures.expired(journey, request)
     ticket = request.query_params.get("ticketID")
@@ -249,7 +254,7 @@ async def apply_result(journey: Journey, request: Request, record: JourneyRecord
 
 async def status(journey: Journey, request: Request) -> Response:
     """JSON for the waiting page's optional polling script."""
-    record = await journey.store.load(request.cookies.get(JOURNEY_COOKIE))
+    record = await journey.store.load(journey.cookie(request, JOURNEY_COOKIE))
     if record is None:
         return JSONResponse({"status": "expired"}, headers={"Cache-Control": "no-store"})
     done = record.stage != "attributes" or record.result is not None

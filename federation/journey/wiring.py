@@ -33,6 +33,7 @@ from consent.signing import JwksVerifier
 from consent.signing import KeySetSigner as ConsentSigner
 from federation import metrics
 from federation.journey import failures
+from federation.journey.admission import JourneyAdmission
 from federation.journey.bindings import (
     LifecycleOffboarding,
     OidcGrantRevoker,
@@ -125,12 +126,15 @@ async def start_bridge(app: FastAPI) -> None:
         provider=provider,
         pages=app.state.pages,
         redis=redis,
-        store=JourneyStore(ephemeral, sealer, settings.journey_ttl),
+        store=JourneyStore(ephemeral, sealer, settings.journey_ttl, settings.journey_prelogin_ttl),
         sealer=sealer,
         consent=consent,
         profiles=app.state.profiles,
         connector=connector,
         first_party_clients=frozenset({SELF_SERVICE_CLIENT_ID}),
+        admission=JourneyAdmission(
+            redis, cap=settings.journeys_per_address, ttl=settings.journey_prelogin_ttl
+        ),
     )
     app.state.http = http
     app.state.stop_expiry = asyncio.Event()

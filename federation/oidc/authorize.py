@@ -38,7 +38,7 @@ from federation.oidc.errors import (
     RedirectableError,
 )
 from federation.oidc.models import AuthorizationRequest
-from federation.oidc.params import MAX_VALUE, ParamError, collect, first_of, split_spaces
+from federation.oidc.params import ParamError, collect, first_of, split_spaces
 from federation.oidc.provider import OidcProvider
 from federation.oidc.signing import TokenError
 from federation.pages.locale import LOCALES, normalise_locale
@@ -53,6 +53,12 @@ RESPONSE_MODES = ("query", "form_post")
 UI_LOCALES = LOCALES
 """Locales the pages are shown in (:mod:`federation.pages.locale`)."""
 _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MAX_STATE = 1024
+"""Longest ``state`` kept (characters): the journey stores it until the code is issued, so
+an anonymous request may not make it large (issue 24; ``federation.journey.budget``)."""
+MAX_CLAIMS = 2048
+"""Longest ``claims`` parameter (characters), for the same reason."""
+MAX_NONCE = 512
 
 
 def with_query(uri: str, params: dict[str, str | None]) -> str:
@@ -133,7 +139,7 @@ async def validate_authorization_request(
             "invalid_request", "redirect_uri is not registered", kind=INVALID_REDIRECT_URI
         )
     state, unique = first_of(pairs, "state")
-    state = state if unique and state and len(state) <= MAX_VALUE else None
+    state = state if unique and state and len(state) <= MAX_STATE else None
 
     mode, _ = first_of(pairs, "response_mode")
     mode = mode if mode in RESPONSE_MODES else "query"
@@ -147,6 +153,10 @@ async def validate_authorization_request(
         params = collect(pairs)
     except ParamError as exc:
         raise fail("invalid_request", str(exc)) from exc
+    if len(params.get("state", "")) > MAX_STATE:
+        raise fail("invalid_request", "state is too long")
+    if len(params.get("claims", "")) > MAX_CLAIMS:
+        raise fail("invalid_request", "claims is too long")
     if (
         pushed_by is None
         and not from_par
@@ -167,7 +177,7 @@ def _object_failure(
     redirect_uri, unique = first_of(pairs, "redirect_uri")
     if redirect_uri and unique and redirect_uri in client.redirect_uris:
         state, unique = first_of(pairs, "state")
-        state = state if unique and state and len(state) <= MAX_VALUE else None
+        state = state if unique and state and len(state) <= MAX_STATE else None
         return RedirectableError(exc.error, exc.description, redirect_uri=redirect_uri, state=state)
     return NonRedirectableError(exc.error, exc.description, kind=INVALID_REQUEST_OBJECT)
 
@@ -200,7 +210,7 @@ def _build(
     if not _CHALLENGE.match(challenge):
         raise fail("invalid_request", "code_challenge is not a base64url SHA-256 digest")
     nonce = params.get("nonce")
-    if nonce is not None and len(nonce) > 512:
+    if nonce is not None and len(nonce) > MAX_NONCE:
         raise fail("invalid_request", "nonce is too long")
     hint_sub, hint_sid = _id_token_hint(provider, client, params.get("id_token_hint"), fail)
     return AuthorizationRequest(

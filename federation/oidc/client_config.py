@@ -15,8 +15,10 @@
   matches and the next login asks the person again.
 - Delete (§2.3): an offboarding — every consent given to the client ends (audited, with
   its tokens and a back-channel logout, through the consent layer's
-  :class:`~federation.oidc.provider.ClientOffboarding` hook), then the registration, its
-  cached key set and its name claim go; ``204``. Later calls with the old token are ``401``.
+  :class:`~federation.oidc.provider.ClientOffboarding` hook), every remaining token
+  family at the client is revoked, then the registration, its cached key set and its name
+  claim go; ``204``. ``idbridge clients delete`` does the same
+  (:mod:`federation.oidc.offboarding`). Later calls with the old token are ``401``.
 
 Static clients (YAML) are never managed here.
 """
@@ -37,6 +39,7 @@ from federation.oidc.http import NO_STORE, json_no_store
 from federation.oidc.provider import OidcProvider
 from federation.oidc.registration import configuration_response, validated_client
 from federation.oidc.registration_access import check_registration_token
+from federation.oidc.store import TokenStore
 from federation.storage.keys import Keys
 
 log = logging.getLogger("idbridge.oidc.registration")
@@ -103,6 +106,21 @@ async def update_client(
     return configuration_response(provider, updated, secret)
 
 
+async def revoke_client_tokens(redis: aioredis.Redis, client_id: str) -> int:
+    """Revoke every token family any person holds at the client
+    (``Keys.grants_for(*, client_id)``); how many families."""
+    store = TokenStore(redis)
+    families = 0
+    async for index in redis.scan_iter(match=Keys.grants_for("*", client_id), count=500):
+        if not index.endswith(":" + client_id):
+            continue
+        for family in await redis.smembers(index):
+            await store.revoke_family(family)
+            families += 1
+        await redis.delete(index)
+    return families
+
+
 async def delete_client(provider: OidcProvider, redis: aioredis.Redis, client: Client) -> int:
     """Offboard the client and delete its registration (RFC 7592 §2.3); the number of
     consents that ended."""
@@ -111,7 +129,9 @@ async def delete_client(provider: OidcProvider, redis: aioredis.Redis, client: C
         ended = await provider.client_offboarding.offboard(
             redis, client.client_id, reason=DELETE_REASON
         )
+    await revoke_client_tokens(redis, client.client_id)  # also grants whose consent ended
     await redis.delete(Keys.client(client.client_id), Keys.client_jwks(client.client_id))
+    await redis.hdel(Keys.DYNAMIC_CLIENTS, client.client_id)
     await release_client_name(redis, client)
     log.info("client deleted", extra={"fields": {"client_id": client.client_id, "consents": ended}})
     return ended

@@ -15,9 +15,11 @@ Then, by the bridge session in the cookie (:func:`end_session_request`):
   the result asks for confirmation; only a confirmed POST carrying a valid CSRF token
   (checked by the router) ends the session.
 
-When a session ends, every RP of it that registered a ``backchannel_logout_uri`` gets a
-logout token, concurrently (:mod:`federation.oidc.backchannel`) — except the RP that asked
-with a matching hint, which is logging the person out itself.
+When a session ends, the token families bound to it are revoked (all but those granted
+with ``offline_access``: :mod:`federation.oidc.session_tokens`), and every RP of it that
+registered a ``backchannel_logout_uri`` gets a logout token, concurrently
+(:mod:`federation.oidc.backchannel`) — except the RP that asked with a matching hint,
+which is logging the person out itself.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from federation.oidc.errors import (
 )
 from federation.oidc.provider import OidcProvider
 from federation.oidc.session import Session, end_session
+from federation.oidc.session_tokens import revoke_session_tokens
 from federation.oidc.signing import TokenError
 from federation.outbound import Poster
 
@@ -188,6 +191,7 @@ async def end_session_request(
     ended = await end_session(redis, session.session_id)
     if ended is None:  # gone meanwhile (expired, or another logout that tells the RPs)
         return LogoutResult(request.redirect_to, False, ())
+    await revoke_session_tokens(redis, ended.session_id)  # unless offline_access
     asking = request.client_id if matching else None
     sends = []
     for rp_id, rp_sub in ended.rp_subjects.items():

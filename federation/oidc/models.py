@@ -79,9 +79,12 @@ class AuthorizationRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuthorizationRequest:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (``client`` may also be a :class:`Client` already)."""
+        client = data["client"]
         return cls(
-            client=_client(json.dumps(data["client"], sort_keys=True, ensure_ascii=False)),
+            client=client
+            if isinstance(client, Client)
+            else _client(json.dumps(client, sort_keys=True, ensure_ascii=False)),
             redirect_uri=str(data["redirect_uri"]),
             scopes=tuple(data["scopes"]),
             state=data.get("state"),

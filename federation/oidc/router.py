@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
-from federation import untrusted
+from federation import cookies, untrusted
 from federation.oidc import par
 from federation.oidc.authorize import error_redirect, validate_authorization_request
 from federation.oidc.client_auth import authenticate_client
@@ -58,9 +58,14 @@ from federation.oidc.logout import (
 )
 from federation.oidc.logout import refused as logout_refused
 from federation.oidc.models import AuthorizationRequest
+from federation.oidc.onboarding import (
+    record_registration,
+    registration_rate_limit,
+    reserve_registration,
+)
 from federation.oidc.params import ParamError, collect
 from federation.oidc.provider import OidcProvider
-from federation.oidc.registration import check_initial_access_token, register_client
+from federation.oidc.registration import register_client
 from federation.oidc.response_mode import error_response
 from federation.oidc.revocation import revoke
 from federation.oidc.session import SESSION_COOKIE, Session, session_from_cookie
@@ -293,16 +298,27 @@ def oidc_router(
     @router.post(
         "/register",
         include_in_schema=False,
-        dependencies=[Depends(per_address("register", error="rate_limited"))],
+        dependencies=[
+            Depends(per_address("register", error="rate_limited")),
+            Depends(registration_rate_limit),
+        ],
     )
     async def registration(request: Request) -> Response:
         async def handle() -> Response:
-            check_initial_access_token(provider, request.headers.get("authorization"))
-            try:
-                body = untrusted.loads(await body_bytes(request))
-            except ValueError as exc:
-                raise OAuthError("invalid_client_metadata", f"the body is not JSON: {exc}") from exc
-            return json_no_store(await register_client(provider, _redis(request), body), 201)
+            redis = _redis(request)
+            token = request.headers.get("authorization")
+            quota = request.app.state.settings.initial_access_token_quota
+            async with reserve_registration(provider, redis, token, quota) as onboarding:
+                try:
+                    body = untrusted.loads(await body_bytes(request))
+                except ValueError as exc:
+                    raise OAuthError(
+                        "invalid_client_metadata", f"the body is not JSON: {exc}"
+                    ) from exc
+                registered = await register_client(provider, redis, body)
+                now = provider.clock()
+                await record_registration(redis, registered["client_id"], onboarding, now)
+            return json_no_store(registered, 201)
 
         return await guarded(request, handle)
 
@@ -336,12 +352,14 @@ def oidc_router(
             confirmed = (
                 request.method == "POST" and params.get(FORM_LOGOUT_CONFIRM) == LOGOUT_CONFIRM_YES
             )
-            if request.method == "POST" and not confirmed and SESSION_COOKIE not in request.cookies:
+            secure = cookies.secure_issuer(provider.issuer)
+            session_cookie = cookies.read_cookie(request.cookies, SESSION_COOKIE, secure)
+            if request.method == "POST" and not confirmed and session_cookie is None:
                 # an RP's form POST arrives cross-site without the SameSite=Lax cookie; the
                 # same request as a top-level GET carries it (RP-Initiated Logout 1.0 §2
                 # allows both methods)
                 return RedirectResponse(LOGOUT_PATH + "?" + urlencode(params), 303)
-            session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
+            session = await session_from_cookie(redis, session_cookie)
             pages = _pages(request)
             # the person said yes on our page: only with its token, bound to this session
             token = params.get(FORM_CSRF)
@@ -362,15 +380,11 @@ def oidc_router(
                 if result.redirect_to
                 else logged_out_page(request)
             )
-            # the same flags the journey set it with (Secure only behind https), else a
-            # browser on the plain-http demo ignores the deletion and keeps the session
-            response.delete_cookie(
-                SESSION_COOKIE,
-                path="/",
-                secure=provider.issuer.startswith("https://"),
-                httponly=True,
-                samesite="lax",
-            )
+            # the same flags they were set with (Secure only behind https), else a browser
+            # on the plain-http demo ignores the deletion and keeps the session; the
+            # self-service area's cookies too (its session ended with this one)
+            for name in cookies.SIGN_OUT:
+                cookies.clear_cookie(response, name, secure=secure)
             return response
 
         return await guarded(request, handle, browser=True)

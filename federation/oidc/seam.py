@@ -27,6 +27,7 @@ from federation.oidc.models import AuthorizationRequest, Grant
 from federation.oidc.provider import OidcProvider
 from federation.oidc.sealing import seal
 from federation.oidc.session import Session
+from federation.oidc.session_tokens import outlives_session
 from federation.oidc.store import Revoked, TokenStore, digest, new_secret
 from federation.storage.keys import Keys
 
@@ -90,6 +91,7 @@ async def issue_authorization_code(
         grant.sid,
         grant.subject,
         discard,
+        session_bound=not outlives_session(grant),
     )
     return with_query(
         request.redirect_uri, {"code": code, "state": request.state, "iss": request.issuer}

@@ -39,10 +39,12 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.storage.keys import Keys
 
-SESSION_COOKIE = "idb_session"
-"""Name of the cookie that holds the session's cookie secret (never the ``sid``)."""
+SESSION_COOKIE = cookies.SESSION
+"""Name of the cookie that holds the session's cookie secret (never the ``sid``); sent as
+``__Host-idb_session`` behind https (:mod:`federation.cookies`)."""
 
 _SID_LABEL = b"idbridge session id v1\x00"
 _COOKIE_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")

@@ -156,9 +156,11 @@ class TokenStore:
         session_id: str | None,
         rp_subject: str,
         discard: Sequence[str] = (),
+        session_bound: bool = False,
     ) -> None:
-        """Store a new code and index its family for the person at the client, deleting
-        the keys in ``discard`` (the journey that led here) — one trip."""
+        """Store a new code and index its family for the person at the client (and, when
+        ``session_bound``, under the session, whose end revokes it), deleting the keys in
+        ``discard`` (the journey that led here) — one trip."""
         pipe = self.redis.pipeline(transaction=False)
         if discard:
             pipe.delete(*discard)
@@ -170,6 +172,9 @@ class TokenStore:
         pipe.expire(index, grants_ttl)
         if session_id:
             pipe.hset(Keys.session(session_id), f"rp:{client_id}", rp_subject)
+            if session_bound:
+                pipe.sadd(Keys.session_tokens(session_id), fields["family"])
+                pipe.expire(Keys.session_tokens(session_id), grants_ttl)
         await pipe.execute()
 
     async def consume_code(self, code: str, used_marker_ttl: int) -> Consumed:
@@ -223,6 +228,15 @@ class TokenStore:
     async def delete_access_token(self, token: str) -> None:
         """Revoke one access token."""
         await self.redis.delete(Keys.access_token(digest(token)))
+
+    async def session_families(self, session_id: str) -> list[str]:
+        """Family ids bound to a session, and forget the index."""
+        index = Keys.session_tokens(session_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.smembers(index)
+        pipe.delete(index)
+        members, _ = await pipe.execute()
+        return sorted(members)
 
     async def families_for(self, person: str, client_id: str) -> list[str]:
         """Family ids a person holds at a client, and forget the index."""

@@ -13,7 +13,8 @@ by another). The protocol rules are the same; ``docs/oidc.md`` explains the choi
   token unused (§6: a refused grant request changes nothing); scope may only narrow, and
   only for the new access token: the new refresh token keeps the original grant's scope
   (§6: the refreshed grant is the original one), so a later refresh may ask for all of it
-  again.
+  again; without ``offline_access`` only while the grant's bridge session lives
+  (:mod:`federation.oidc.session_tokens`).
 
 Access and refresh tokens are opaque random strings stored by SM3 digest (why: see
 ``docs/oidc.md``). Responses carry ``Cache-Control: no-store``.
@@ -38,6 +39,7 @@ from federation.oidc.models import Grant
 from federation.oidc.params import split_spaces
 from federation.oidc.provider import OidcProvider
 from federation.oidc.sealing import seal, unseal
+from federation.oidc.session_tokens import session_alive
 from federation.oidc.store import Consumed, digest, new_secret
 from federation.storage.keys import Keys
 
@@ -151,6 +153,9 @@ async def _refresh_token(
     except OAuthError:
         await store.revoke_family(consumed.family)
         raise
+    if not await session_alive(redis, grant):  # bound to a session that has ended
+        await store.revoke_family(consumed.family)
+        raise invalid_grant("the session behind this grant has ended (no offline_access)")
     return await _issue(
         provider,
         redis,

@@ -163,6 +163,9 @@ class ConsentPage:
     notice_version: str = ""
     cross_boundary_missing: bool = False
     """Re-render after "Agree" without the cross-boundary box: explain why."""
+    offline_access: bool = False
+    """The RP asked for ``offline_access``: its tokens outlive the bridge session (said on
+    the page; otherwise the page says that signing out ends the service's access)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from consent.services import ConsentServices
+from federation import cookies
 from federation.oidc.errors import OAuthError, invalid_grant
 from federation.oidc.http import BodyTooLarge, bounded_form
 from federation.oidc.provider import OidcProvider
@@ -44,7 +45,7 @@ class SelfService:
             pages=state.pages,
             consent=state.consent,
             provider=state.oidc,
-            secure_cookies=state.settings.issuer.startswith("https://"),
+            secure_cookies=cookies.secure_issuer(state.settings.issuer),
         )
 
     @property
@@ -68,17 +69,18 @@ class SelfService:
         again = retry_url or (BASE_PATH + "/login" if retry else None)
         return self.pages.render_error(kind, self.locale(request), request=request, retry_url=again)
 
+    def cookie(self, request: Request, base: str) -> str | None:
+        """The bridge cookie ``base`` of this request (:mod:`federation.cookies`)."""
+        return cookies.read_cookie(request.cookies, base, self.secure_cookies)
+
     def set_cookie(self, response: Response, name: str, value: str, ttl: int) -> None:
-        """A cookie for the area only: HttpOnly, SameSite=Lax, Secure behind https."""
-        response.set_cookie(
-            name,
-            value,
-            max_age=ttl,
-            path=BASE_PATH,
-            secure=self.secure_cookies,
-            httponly=True,
-            samesite="lax",
-        )
+        """An area cookie: HttpOnly, SameSite=Lax, ``Path=/`` (so that behind https it is a
+        ``__Host-`` cookie nobody on a sibling host can plant; :mod:`federation.cookies`)."""
+        cookies.set_cookie(response, name, value, secure=self.secure_cookies, max_age=ttl)
+
+    def clear_cookie(self, response: Response, name: str) -> None:
+        """Delete an area cookie."""
+        cookies.clear_cookie(response, name, secure=self.secure_cookies)
 
     @staticmethod
     def download(body: bytes, filename: str, media_type: str) -> Response:

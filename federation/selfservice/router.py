@@ -75,7 +75,7 @@ def signed_out_page(request: Request) -> Response:
 async def _signed_in(request: Request, handler: Handler) -> Response:
     service = SelfService.of(request)
     session = await sessions.load_session(
-        service.redis, request.cookies.get(sessions.SESSION_COOKIE)
+        service.redis, service.cookie(request, sessions.SESSION_COOKIE)
     )
     if session is None:
         return RedirectResponse(BASE_PATH, status_code=303)
@@ -111,7 +111,7 @@ def self_service_router() -> APIRouter:
     @router.get(BASE_PATH)
     async def home(request: Request) -> Response:
         service = SelfService.of(request)
-        cookie = request.cookies.get(sessions.SESSION_COOKIE)
+        cookie = service.cookie(request, sessions.SESSION_COOKIE)
         session = await sessions.load_session(service.redis, cookie)
         locale = service.locale(request)
         if session is None:
@@ -163,7 +163,7 @@ def self_service_router() -> APIRouter:
     async def callback(request: Request) -> Response:
         service = SelfService.of(request)
         pending = await sessions.take_login(
-            service.redis, request.cookies.get(sessions.LOGIN_COOKIE)
+            service.redis, service.cookie(request, sessions.LOGIN_COOKIE)
         )
         params = request.query_params
         if pending is None or not hmac.compare_digest(params.get("state", ""), pending.state):
@@ -176,7 +176,7 @@ def self_service_router() -> APIRouter:
         except OAuthError:
             return service.error(request, ErrorKind.JOURNEY_EXPIRED, retry=True)
         response = RedirectResponse(BASE_PATH, status_code=303)
-        response.delete_cookie(sessions.LOGIN_COOKIE, path=BASE_PATH)
+        service.clear_cookie(response, sessions.LOGIN_COOKIE)
         service.set_cookie(
             response, sessions.SESSION_COOKIE, session.token, sessions.SESSION_TTL_SECONDS
         )
@@ -290,13 +290,17 @@ def self_service_router() -> APIRouter:
                 "ui_locales": s.locale(req),
             }
             response = RedirectResponse("/logout?" + urlencode(query), status_code=303)
-            response.delete_cookie(sessions.SESSION_COOKIE, path=BASE_PATH)
+            s.clear_cookie(response, sessions.SESSION_COOKIE)
             return response
 
         return await _signed_in(request, handler)
 
     @router.get(SIGNED_OUT_PATH)
     async def signed_out(request: Request) -> Response:
-        return signed_out_page(request)
+        service = SelfService.of(request)
+        response = signed_out_page(request)
+        for name in (sessions.SESSION_COOKIE, sessions.LOGIN_COOKIE):
+            service.clear_cookie(response, name)  # the bridge session, and so this, ended
+        return response
 
     return router

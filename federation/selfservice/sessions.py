@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.crypto.sm3 import sm3
 from federation.storage.keys import Keys
 
-LOGIN_COOKIE = "idb_self_login"
-SESSION_COOKIE = "idb_self"
+LOGIN_COOKIE = cookies.SELF_LOGIN
+SESSION_COOKIE = cookies.SELF_SESSION
 LOGIN_TTL_SECONDS = 1200
 SESSION_TTL_SECONDS = 900
-"""A signed-in self-service session lasts 15 minutes (sliding is not offered)."""
+"""A signed-in self-service session lasts 15 minutes (sliding is not offered), and ends
+with the bridge session it was opened from (logout or expiry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +97,16 @@ async def take_login(redis: aioredis.Redis, login_id: str | None) -> PendingLogi
 async def open_session(
     redis: aioredis.Redis, subject: str, id_token: str, sid: str
 ) -> SelfServiceSession:
-    """A new signed-in session; its ``token`` goes in the cookie."""
+    """A new signed-in session; its ``token`` goes in the cookie. It is tied to the bridge
+    session ``sid`` (:func:`load_session` finds nothing once that has ended) and lasts at
+    most :data:`SESSION_TTL_SECONDS`, never longer than the bridge session."""
     token = secrets.token_urlsafe(32)
     key = Keys.selfservice_session(_digest(token))
+    ttl = SESSION_TTL_SECONDS
+    if sid and (left := await redis.ttl(Keys.session(sid))) > 0:
+        ttl = min(ttl, left)
     await redis.hset(key, mapping={"subject": subject, "id_token": id_token, "sid": sid})
-    await redis.expire(key, SESSION_TTL_SECONDS)
+    await redis.expire(key, ttl)
     return SelfServiceSession(token, subject, id_token, sid)
 
 
@@ -107,8 +114,13 @@ async def load_session(redis: aioredis.Redis, token: str | None) -> SelfServiceS
     """The signed-in session of this cookie, or ``None``."""
     if not token or len(token) > 128:
         return None
-    fields = await redis.hgetall(Keys.selfservice_session(_digest(token)))
+    key = Keys.selfservice_session(_digest(token))
+    fields = await redis.hgetall(key)
     if not fields.get("subject"):
+        return None
+    sid = fields.get("sid", "")
+    if sid and not await redis.exists(Keys.session(sid)):
+        await redis.delete(key)  # the bridge session ended (logout, expiry): so does this
         return None
     return SelfServiceSession(
         token, fields["subject"], fields.get("id_token", ""), fields.get("sid", "")

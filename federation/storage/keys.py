@@ -74,6 +74,40 @@ class Keys:
         return f"{PREFIX}session:{session_id}"
 
     @staticmethod
+    def initial_access_token(token_hash: str) -> str:
+        """Hash: an initial access token for dynamic registration (label, quota, used,
+        expires_at), keyed by the SM3 digest of its value; expires with the token
+        (``federation.oidc.onboarding``)."""
+        return f"{PREFIX}iat:{token_hash}"
+
+    ONBOARDINGS = f"{PREFIX}onboardings"
+    """Hash: initial access token id → its SM3 digest (the onboardings an operator issued)."""
+
+    DYNAMIC_CLIENTS = f"{PREFIX}dynamic-clients"
+    """Hash: client_id → JSON ``{registered_at, onboarding}`` of every dynamically
+    registered client (``idbridge clients list``)."""
+
+    @staticmethod
+    def journeys_by_address(bucket: str) -> str:
+        """Sorted set: journeys an address (IPv6: its /64) has open before the upstream
+        login, scored by their expiry (``federation.journey.admission``). TTL = the
+        pre-login journey's."""
+        return f"{PREFIX}journeys-by-address:{bucket}"
+
+    @staticmethod
+    def journey_client(digest: str) -> str:
+        """String: a client's metadata as journeys embed it, stored once per distinct
+        content (SHA-256 hex) and shared by every journey of that client. TTL = the
+        journey's, renewed by each journey write."""
+        return f"{PREFIX}journey-client:{digest}"
+
+    @staticmethod
+    def session_tokens(session_id: str) -> str:
+        """Set: token family ids bound to a bridge session (no ``offline_access``),
+        revoked when the session ends (``federation.oidc.session_tokens``)."""
+        return f"{PREFIX}session-tokens:{session_id}"
+
+    @staticmethod
     def nonce_seen(client_id: str, nonce_hash: str) -> str:
         """String: replay guard for nonces / client assertion ``jti``. TTL = validity."""
         return f"{PREFIX}seen:{client_id}:{nonce_hash}"

@@ -173,6 +173,9 @@ def bridge_env(folder: Path, redis_url: str, port: int, sim_url: str, rp: Relyin
         "IDBRIDGE_LOG_LEVEL": "WARNING",
         "IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true",  # the RP listens on 127.0.0.1
         "IDBRIDGE_INITIAL_ACCESS_TOKEN": INITIAL_ACCESS_TOKEN,  # dynamic registration on
+        "IDBRIDGE_INITIAL_ACCESS_TOKEN_QUOTA": "1000000",  # the whole session registers
+        "IDBRIDGE_REGISTRATION_PER_HOUR": "1000000",  # ... from 127.0.0.1
+        "IDBRIDGE_JOURNEYS_PER_ADDRESS": "1000000",  # every test's browser is 127.0.0.1
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.crypto.jose import decode_jwt
 from federation.oidc.provider import OidcProvider
 from federation.oidc.session import SESSION_COOKIE
@@ -64,7 +65,8 @@ async def authorize(
     if response.status_code == 200 and "journey" in response.json() and login:
         redirect, cookie = await log_in(redis, provider, response.json()["journey"])
         if cookie:
-            http.cookies.set(SESSION_COOKIE, cookie)
+            secure = cookies.secure_issuer(provider.issuer)
+            http.cookies.set(cookies.cookie_name(SESSION_COOKIE, secure), cookie)
     elif response.status_code == 302:
         redirect = response.headers["location"]
     else:

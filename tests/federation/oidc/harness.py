@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from federation import app as app_factory
+from federation import cookies
 from federation.crypto.keyset import KeySet
 from federation.oidc.authorize import redirect_for
 from federation.oidc.clients import ClientRegistry, ClientSecrets, load_static_clients
@@ -174,7 +175,9 @@ async def stand_in_journey(request: Request, authz: AuthorizationRequest) -> Res
     park the request in a journey record for the test to "log in"."""
     provider: OidcProvider = request.app.state.oidc
     redis: aioredis.Redis = request.app.state.redis
-    session = await session_from_cookie(redis, request.cookies.get(SESSION_COOKIE))
+    secure = cookies.secure_issuer(provider.issuer)
+    cookie = cookies.read_cookie(request.cookies, SESSION_COOKIE, secure)
+    session = await session_from_cookie(redis, cookie)
     try:
         decision = session_decision(authz, session, provider.clock())
     except RedirectableError as exc:

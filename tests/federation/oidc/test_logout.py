@@ -14,11 +14,12 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from federation import cookies
 from federation.crypto.jose import decode_jwt
 from federation.oidc.logout import EVENT
 from federation.oidc.provider import OidcProvider
 from federation.oidc.seam import revoke_grants_for
-from federation.oidc.session import SESSION_COOKIE, get_session
+from federation.oidc.session import get_session
 from tests.federation.oidc.flow import full_flow
 from tests.federation.oidc.harness import ISSUER, PERSON
 from tests.federation.oidc.receiver import Receiver, receiver, with_backchannel
@@ -26,6 +27,8 @@ from tests.federation.oidc.receiver import Receiver, receiver, with_backchannel
 __all__ = ["receiver"]
 
 BYE = "https://gd.example.cn/bye"
+
+SESSION_COOKIE = cookies.cookie_name(cookies.SESSION, secure=True)  # https://testserver
 
 
 async def _verify_logout_token(

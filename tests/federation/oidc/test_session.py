@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
+from federation import cookies
 from federation.oidc.provider import OidcProvider
 from federation.oidc.session import (
-    SESSION_COOKIE,
     create_session,
     get_session,
     new_session_secret,
@@ -17,6 +17,8 @@ from federation.oidc.session import (
     session_id_for,
 )
 from tests.federation.oidc.flow import Authorized, authorize, full_flow
+
+SESSION_COOKIE = cookies.cookie_name(cookies.SESSION, secure=True)  # https://testserver
 
 
 async def test_the_id_tokens_sid_is_not_the_cookie_and_cannot_be_used_as_one(
