@@ -15,6 +15,7 @@ import yaml
 from playwright.sync_api import BrowserContext, Page
 
 from federation.demo.stack import DemoStack, free_port_block
+from tests.browser.test_console import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -90,6 +91,8 @@ def test_consent_notice(
         DOC_IMAGES.mkdir(exist_ok=True)
         page.screenshot(path=str(DOC_IMAGES / f"consent-notice-{lang}.png"), full_page=True)
         page.set_viewport_size(viewport)
+    if js:
+        assert not axe_violations(page), "consent page"
     _no_sideways_scroll(page)
     page.set_viewport_size(viewport)
     # an error: the permit typed, cross-boundary ticked, the sensitive box left unticked
@@ -105,10 +108,13 @@ def test_consent_notice(
     assert page.input_value('input[name="supplied_home_return_permit"]') == "H12345678"
     if js:
         assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert not axe_violations(page), "consent page after an error"
     page.check("#sensitive_consent")
     page.click('button[name="decision"][value="agree"]')
     page.wait_for_load_state("load")
     assert "/journey/done" in page.url and "cns_" in page.inner_text("main")
+    if js:
+        assert not axe_violations(page), "done page"
     page.reload()
     assert "/journey/done" in page.url  # a reload after Agree is the done page again
     # Back to the consent form (its GET; the POST re-render would ask to resubmit)
@@ -123,3 +129,5 @@ def test_consent_notice(
     assert {"zh-HK": "你已經完成", "zh-CN": "您已经完成", "en": "You have already finished"}[
         lang
     ] in main
+    if js:
+        assert not axe_violations(page), "finished page"
