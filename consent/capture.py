@@ -8,7 +8,7 @@ validates the choices and builds the record; values never enter the record, only
 SM3 digests. Values the person typed in (e.g. the Home Return Permit number) are returned
 separately so the store can seal them (SM4-GCM) under the record id.
 
-Imports ``consent.records`` and ``federation.crypto`` only.
+Imports ``consent.records``, ``consent.notice`` and ``federation.crypto`` only.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from consent.notice import DataUser, RecipientContact
 from consent.records import (
     LANGUAGES,
     ConsentRecord,
@@ -52,10 +53,16 @@ class ConsentNotice(BaseModel):
     client_id: str = Field(min_length=1, max_length=200)
     client_name: Localized
     contact: str = Field(min_length=1, description="Recipient contact (PIPL art. 39).")
+    recipient: RecipientContact = RecipientContact()
+    """The recipient's contact method in full (e-mail, address, phone)."""
+    operator: DataUser | None = None
+    """The bridge operator, the Hong Kong data user (PDPO DPP1(3))."""
     purposes: list[Purpose] = Field(min_length=1)
     processing_method: Localized
     retention: Localized
+    """The client's registered retention: a duration and what happens after it."""
     rights: Localized
+    """The client's registered procedure to exercise rights (PIPL art. 39), as written."""
     policy_url: str = ""
     notice_version: str = Field(min_length=1, max_length=64)
     remember_seconds: int = Field(
@@ -78,6 +85,8 @@ class ReleaseItem(BaseModel):
     value: Any
     essential: bool
     supplied_by_person: bool = False
+    sensitive: bool = False
+    """Sensitive personal information (PIPL art. 28), as the mapping profile marks it."""
 
 
 class ConsentChoices(BaseModel):
@@ -88,6 +97,9 @@ class ConsentChoices(BaseModel):
     cross_boundary: bool = Field(description="The separate, unticked-by-default checkbox.")
     kept_optional: frozenset[str] = frozenset()
     language: str = "zh-HK"
+    sensitive_consent: bool = Field(
+        False, description="The separate tick for sensitive items (PIPL art. 29)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,7 @@ def items_from_release(
             value=item.value,
             essential=item.essential,
             supplied_by_person=bool(person_supplied & set(item.sources)),
+            sensitive=bool(getattr(item, "sensitive", False)),
         )
         for item in released
     ]
@@ -131,6 +144,11 @@ def validate_choices(items: list[ReleaseItem], choices: ConsentChoices) -> None:
         raise CaptureError(
             "cross_boundary_consent_required",
             "the separate consent to the cross-boundary transfer was not given",
+        )
+    if not choices.sensitive_consent and any(i.sensitive for i in released_items(items, choices)):
+        raise CaptureError(
+            "sensitive_consent_required",
+            "the separate consent to sensitive personal information was not given",
         )
     optional = {i.name for i in items if not i.essential}
     unknown = choices.kept_optional - optional
@@ -198,6 +216,13 @@ def capture(
         expires_at=expires,
         consent_key=key,
         has_sealed_pii=any(i.supplied_by_person for i in kept),
+        operator=notice.operator.model_dump(mode="json", by_alias=True)
+        if notice.operator
+        else None,
+        recipient_address=notice.recipient.address,
+        recipient_phone=notice.recipient.phone,
+        sensitive=[i.name for i in kept if i.sensitive],
+        sensitive_consent=any(i.sensitive for i in kept),
     )
     sealed = {i.name: i.value for i in kept if i.supplied_by_person}
     return Captured(record=record, sealed_values=sealed)

@@ -7,7 +7,10 @@ The Kantara top-level fields are kept exactly; everything PIPL needs that Kantar
 sits under ``pipl`` (recipient name and contact, purposes, processing method, PI
 categories, how to exercise rights, the separate consent, the cross-border flag).
 
-Imports ``consent.records`` and ``consent.signing``.
+The controller and contact are the ones the consent page showed: the record keeps the
+operator (``consent.notice.DataUser``) as shown, and the receipt reads it from there.
+
+Imports ``consent.records``, ``consent.notice`` and ``consent.signing``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from consent.notice import DataUser
 from consent.records import ConsentRecord
 from consent.signing import JwsSigner, JwsVerifier
 
@@ -42,6 +46,18 @@ class BridgeController(BaseModel):
     url: str = ""
     jurisdiction: str = "HK"
 
+    @classmethod
+    def from_data_user(cls, operator: DataUser, language: str) -> BridgeController:
+        """The controller as the consent page named it (the record's operator)."""
+        return cls(
+            name=operator.name.get(language),
+            contact=operator.contact,
+            address=operator.address.get(language),
+            email=operator.privacy_officer,
+            phone=operator.phone,
+            url=operator.url,
+        )
+
 
 def build_receipt(
     record: ConsentRecord,
@@ -55,11 +71,15 @@ def build_receipt(
     """The receipt for ``record`` in the record's language, as a JSON-ready dict; with
     ``audit_log`` (``consent.log_evidence.evidence``) it names the event's leaf in the
     transparency log and the tree head covering it, as ``auditLog``."""
-    controller = controller or BridgeController()
     lang = record.language
+    if record.operator is not None:  # the page's operator wins: page and receipt agree
+        controller = BridgeController.from_data_user(DataUser.model_validate(record.operator), lang)
+    controller = controller or BridgeController()
     recipient = record.client_name.get(lang)
     names = record.attribute_names
-    sensitive = sorted(n for n in names if n.split(".")[-1] in sensitive_claims)
+    sensitive = sorted(
+        set(record.sensitive) | {n for n in names if n.split(".")[-1] in sensitive_claims}
+    )
     termination = f"{record.retention.get(lang)}; consent valid until " + (
         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.expires_at))
         if record.expires_at
@@ -102,9 +122,11 @@ def build_receipt(
                 "piiController": recipient,
                 "onBehalf": False,
                 "contact": record.client_contact,
-                "address": "Guangdong, PRC",
-                "email": record.client_contact if "@" in record.client_contact else "",
-                "phone": "",
+                "address": record.recipient_address.get(lang)
+                if record.recipient_address
+                else "Guangdong, PRC",
+                "email": ", ".join(p.strip() for p in record.client_contact.split(",") if "@" in p),
+                "phone": record.recipient_phone,
                 "piiControllerUrl": record.policy_url,
             },
         ],
@@ -121,7 +143,8 @@ def build_receipt(
 
 
 def _pipl_art39(record: ConsentRecord) -> dict[str, Any]:
-    """The art. 39 elements, in all three languages, as shown on the consent page."""
+    """The art. 39 elements (and arts. 29–30 for sensitive items), in all three languages,
+    as shown on the consent page."""
     return {
         "recipientName": record.client_name.as_dict(),
         "recipientContact": record.client_contact,
@@ -134,6 +157,12 @@ def _pipl_art39(record: ConsentRecord) -> dict[str, Any]:
         ],
         "retention": record.retention.as_dict(),
         "rightsExercise": record.rights.as_dict(),
+        "recipientAddress": record.recipient_address.as_dict()
+        if record.recipient_address
+        else None,
+        "recipientPhone": record.recipient_phone,
+        "sensitivePI": record.sensitive,
+        "separateSensitiveConsent": record.sensitive_consent,
         "separateConsent": record.cross_boundary,
         "crossBorder": True,
         "direction": "HK→CN-GD",

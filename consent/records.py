@@ -110,6 +110,18 @@ class ConsentRecord(BaseModel):
     revoke_reason: str | None = None
     consent_key: str = Field(pattern=r"^[0-9a-f]{64}$")
     has_sealed_pii: bool = False
+    operator: dict[str, Any] | None = Field(
+        None, description="The bridge operator as shown (consent.notice.DataUser, JSON)."
+    )
+    recipient_address: Localized | None = None
+    recipient_phone: str = ""
+    sensitive: list[str] = Field(
+        default_factory=list,
+        description="Released names that are sensitive PI (PIPL art. 28) as shown.",
+    )
+    sensitive_consent: bool = Field(
+        False, description="The separate consent to the sensitive items (PIPL art. 29)."
+    )
 
     @property
     def attribute_names(self) -> list[str]:
@@ -166,6 +178,7 @@ _STRING_FIELDS = frozenset(
         "revoked_by",
         "revoke_reason",
         "consent_key",
+        "recipient_phone",
     }
 )
 

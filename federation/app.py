@@ -190,7 +190,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "invalid_request"
         )
         if wants_html(request) and exc.status_code != 401:
-            kinds = {404: ErrorKind.NOT_FOUND, 405: ErrorKind.NOT_FOUND}
+            kinds = {404: ErrorKind.NOT_FOUND, 405: ErrorKind.METHOD_NOT_ALLOWED}
             kinds[413] = ErrorKind.REQUEST_TOO_LARGE
             return _page(
                 request, kinds.get(exc.status_code, ErrorKind.INVALID_REQUEST), exc.status_code

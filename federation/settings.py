@@ -129,6 +129,12 @@ class Settings(BaseSettings):
         description="Key for CSRF tokens (any string, ≥ 32 chars); unset: derived from the "
         "pairwise salt, so every worker agrees.",
     )
+    operator_file: Path | None = Field(
+        None,
+        description="YAML naming the bridge operator (the Hong Kong data user), its address, "
+        "privacy officer and how to make a data access or correction request "
+        "(deploy/operator.yaml.example); `idbridge serve` refuses to start without it.",
+    )
     support_email: str | None = Field(None, description="Support e-mail shown on every page.")
     support_phone: str | None = Field(None, description="Support phone shown on every page.")
     support_url: str | None = Field(None, description="Support/help page URL shown on every page.")

@@ -167,6 +167,7 @@ def _compile(spec: ProfileSpec, path: str) -> Profile:
             verifiable=claim.verifiable,
             verifiable_if=claim.verifiable_if,
             saml=claim.saml,
+            sensitive=claim.sensitive,
         )
         for name, claim in spec.claims.items()
     }

@@ -65,6 +65,8 @@ class CompiledClaim:
     verifiable: bool
     verifiable_if: str | None
     saml: SamlName | None
+    sensitive: bool = False
+    """Sensitive personal information (PIPL art. 28)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,18 @@ class Profile:
             for name, (claims, essential) in needs.items()
         ]
 
+    def sensitive_fields(self, fields: list[UserSuppliedField]) -> frozenset[str]:
+        """The typed-in attributes that feed a sensitive claim (PIPL art. 28)."""
+        return frozenset(
+            f.attribute
+            for f in fields
+            if any(
+                self.claims[c.split(".")[-1]].sensitive
+                for c in f.claims
+                if c.split(".")[-1] in self.claims
+            )
+        )
+
     def subject_for(self, identity: IdentityRecord, request: ReleaseRequest, salt: bytes) -> str:
         """The ``sub`` this client gets for this person (:mod:`mappings.subjects`)."""
         if request.subject_type == "public":
@@ -318,6 +332,7 @@ class Profile:
                     verified=want.verified,
                     saml=claim.saml,
                     scopes=tuple(sorted(claim.scopes)),
+                    sensitive=claim.sensitive,
                 )
             )
         return items, missing, used

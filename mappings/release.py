@@ -39,6 +39,8 @@ class ReleasedItem:
     saml: SamlName | None = None
     scopes: tuple[str, ...] = ()
     """The profile's scopes that select this claim (for narrowing a refreshed token)."""
+    sensitive: bool = False
+    """Sensitive personal information (PIPL art. 28) as the profile marks it."""
 
     @property
     def name(self) -> str:

@@ -119,6 +119,9 @@ class ClaimSpec(SourceSpec):
     labels: Labels
     display: Literal["value", "masked"] = "value"
     """``masked`` for ID numbers: the consent page shows ``A12****(*)``."""
+    sensitive: bool = False
+    """Sensitive personal information (PIPL art. 28: specific identity, e.g. ID numbers):
+    the consent page shows the art. 30 notice and asks for its own tick (art. 29)."""
     display_values: dict[str, Labels] = Field(default_factory=dict)
     """Words for coded values on the consent page, e.g. ``"1": {zh-HK: 男, …}``."""
     verifiable: bool = False

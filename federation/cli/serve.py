@@ -17,6 +17,29 @@ from federation.settings import Settings
 from federation.storage.runtime import RedisServer
 
 
+def check_notice_config(settings: Settings) -> None:
+    """Refuse to serve without the operator (the data user the consent page must name,
+    PDPO DPP1(3)); warn when no support contact is configured (error pages then cannot say
+    whom to contact)."""
+    from consent.notice import DataUser
+
+    if settings.operator_file is None:
+        raise click.UsageError(
+            "IDBRIDGE_OPERATOR_FILE is not set: the consent page must name who runs the "
+            "bridge (see deploy/operator.yaml.example)"
+        )
+    try:
+        DataUser.load(settings.operator_file)
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(f"IDBRIDGE_OPERATOR_FILE: {exc}") from exc
+    if not (settings.support_email or settings.support_phone or settings.support_url):
+        click.echo(
+            "warning: no IDBRIDGE_SUPPORT_EMAIL/_PHONE/_URL: error pages will not say whom "
+            "to contact",
+            err=True,
+        )
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
@@ -44,7 +67,9 @@ def serve(host: str, port: int, workers: int, embedded_redis: bool, development:
         os.environ["IDBRIDGE_ALLOW_DEVELOPMENT_CONFIG"] = "true"
     os.environ.setdefault("IDBRIDGE_ISSUER", f"http://{host}:{port}")
     try:
-        enforce(Settings())
+        settings = Settings()
+        enforce(settings)
+        check_notice_config(settings)
     except DevelopmentConfiguration as exc:
         raise click.ClickException(str(exc)) from exc
     server = RedisServer().start() if embedded_redis else None

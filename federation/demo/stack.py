@@ -277,6 +277,7 @@ class DemoStack:
                 "IDBRIDGE_DATA_DIR": str(self.data_dir / "bridge"),
                 "IDBRIDGE_CLIENTS_FILE": str(configs["clients"]),
                 "IDBRIDGE_CONNECTORS_FILE": str(configs["connectors"]),
+                "IDBRIDGE_OPERATOR_FILE": str(DEPLOY / "operator.yaml"),
                 "IDBRIDGE_DEMO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
                 "IDBRIDGE_LOG_LEVEL": self.log_level,
                 # the demo e-service's back-channel logout endpoint is on loopback

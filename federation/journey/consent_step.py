@@ -19,11 +19,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from consent.capture import ConsentChoices, capture
+from consent.notice import SENSITIVE_NOTICE
 from federation.identity import now
 from federation.journey import failures
 from federation.journey.consent_view import (
     attribute_view,
     notice_for,
+    operator_view,
     release_items,
     relying_party_view,
     supplied_attributes,
@@ -48,6 +50,7 @@ from federation.pages import (
     FORM_CROSS_BOUNDARY,
     FORM_DECISION,
     FORM_RELEASE,
+    FORM_SENSITIVE,
     ConsentDonePage,
     ConsentPage,
     ErrorKind,
@@ -58,6 +61,7 @@ log = logging.getLogger("idbridge.journey.consent")
 
 CONSENT_PATH = "/journey/consent"
 FINISH_PATH = "/journey/finish"
+DONE_PATH = "/journey/done"
 RECEIPT_PATH = "/journey/receipt"
 
 
@@ -130,7 +134,7 @@ async def to_consent(journey: Journey, request: Request, record: JourneyRecord) 
         return await _mapping_failed(journey, request, record, exc)
     remembered = None
     if all(f.attribute in previous for f in fields if f.essential):
-        notice = notice_for(client, journey.notice)
+        notice = notice_for(client, journey.notice, journey.operator)
         items = release_items(release, supplied_attributes(fields))
         remembered = await journey.consent.lifecycle.find_remembered(person, notice, items)
     try:
@@ -159,9 +163,15 @@ async def show_page(
     invalid: frozenset[str] = frozenset(),
     kept: frozenset[str] = frozenset(),
     cross_missing: bool = False,
+    cross_checked: bool = False,
+    sensitive_missing: bool = False,
+    sensitive_checked: bool = False,
     status_code: int = 200,
 ) -> Response:
-    """Render the consent page (a re-render keeps what the person typed and ticked)."""
+    """Render the consent page (a re-render keeps what the person typed and ticked).
+
+    Everything the notice says comes from :func:`notice_for` — the model the record and the
+    receipt are built from — so page, record and receipt cannot disagree."""
     assert record.identity is not None
     client = record.authz.client
     profile = journey.profiles.for_client(client)
@@ -176,22 +186,31 @@ async def show_page(
     locale = failures.locale_of(journey, request, record)
     if locale != record.locale:
         await journey.store.update(record, locale=locale)
-    notice = notice_for(client, journey.notice)
+    notice = notice_for(client, journey.notice, journey.operator)
+    sensitive_fields = profile.sensitive_fields(fields)
+    asks_sensitive = bool(sensitive_fields) or any(i.sensitive for i in release.items)
     view = ConsentPage(
         action_url=CONSENT_PATH,
         csrf_token=journey.pages.issue_csrf(record.id),
         relying_party=relying_party_view(client),
-        purpose=texts(client.purposes),
-        processing_method=texts(client.processing_method),
+        purpose=texts(notice.purposes[0].description),
+        processing_method=texts(notice.processing_method),
         retention=texts(notice.retention),
         rights=texts(notice.rights),
         attributes=tuple(attribute_view(i, locale, kept) for i in release.items),
-        remember_days=client.consent_remember_seconds // 86400,
+        remember_days=notice.remember_seconds // 86400,
         manage_url=journey.settings.consent_manage_url,
-        supplied=tuple(supplied_view(f, typed, invalid) for f in fields),
+        supplied=tuple(supplied_view(f, typed, invalid, sensitive_fields) for f in fields),
         notice_version=notice.notice_version,
         cross_boundary_missing=cross_missing,
         offline_access=OFFLINE_ACCESS in record.authz.scopes,
+        cross_boundary_checked=cross_checked,
+        operator=operator_view(journey.operator),
+        sensitive_notice={k: texts(v) for k, v in SENSITIVE_NOTICE.items()}
+        if asks_sensitive
+        else None,
+        sensitive_missing=sensitive_missing,
+        sensitive_checked=sensitive_checked,
     )
     return journey.pages.render(view, locale, request=request, status_code=status_code)
 
@@ -233,7 +252,11 @@ async def submit(journey: Journey, request: Request, record: JourneyRecord) -> R
     typed, invalid = _typed(form, fields)
     kept = frozenset(str(v) for v in form.getlist(FORM_RELEASE))
     cross = form.get(FORM_CROSS_BOUNDARY) == CROSS_BOUNDARY_YES
-    if invalid or not cross:
+    sensitive = form.get(FORM_SENSITIVE) == CROSS_BOUNDARY_YES
+    sensitive_missing = not sensitive and _sends_sensitive(
+        journey, record, profile, fields, typed, invalid, kept
+    )
+    if invalid or not cross or sensitive_missing:
         return await show_page(
             journey,
             request,
@@ -242,9 +265,36 @@ async def submit(journey: Journey, request: Request, record: JourneyRecord) -> R
             invalid=invalid,
             kept=kept,
             cross_missing=not cross,
+            cross_checked=cross,
+            sensitive_missing=sensitive_missing,
+            sensitive_checked=sensitive,
             status_code=400,
         )
     return await _agree(journey, request, record, profile, fields, typed, kept, person)
+
+
+def _sends_sensitive(
+    journey: Journey,
+    record: JourneyRecord,
+    profile: Profile,
+    fields: list[UserSuppliedField],
+    typed: dict[str, str],
+    invalid: frozenset[str],
+    kept: frozenset[str],
+) -> bool:
+    """Whether what would be sent includes sensitive personal information (PIPL art. 28):
+    an essential or kept sensitive item, or a typed value that feeds a sensitive claim."""
+    assert record.identity is not None
+    if any(typed.get(a) for a in profile.sensitive_fields(fields)):
+        return True
+    valid = {k: v for k, v in typed.items() if k not in invalid and v}
+    try:
+        release = profile.release(
+            record.identity, release_request(record), salt=journey.salt, supplied=valid
+        )
+    except MappingError:
+        return False
+    return any(i.sensitive and (i.essential or i.claim in kept) for i in release.items)
 
 
 async def _agree(
@@ -277,9 +327,11 @@ async def _agree(
     locale = failures.locale_of(journey, request, record)
     captured = capture(
         person,
-        notice_for(client, journey.notice),
+        notice_for(client, journey.notice, journey.operator),
         release_items(release, supplied_attributes(fields)),
-        ConsentChoices(cross_boundary=True, kept_optional=chosen, language=locale),
+        ConsentChoices(
+            cross_boundary=True, kept_optional=chosen, language=locale, sensitive_consent=True
+        ),
         digest_key=journey.consent.lifecycle.digest_key,
         now=now(),
     )
@@ -291,15 +343,21 @@ async def _agree(
         record, stage="granted", grant=grant.to_dict(), consent_id=captured.record.id
     )
     log.info("consent given", extra={"fields": {"client_id": client.client_id}})
+    response = RedirectResponse(DONE_PATH, status_code=303)  # Post/Redirect/Get
+    journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
+    return response
+
+
+async def done_page(journey: Journey, request: Request, record: JourneyRecord) -> Response:
+    """After Agree: the way on, the receipt and the consent reference (survives a reload)."""
     view = ConsentDonePage(
-        relying_party=relying_party_view(client),
+        relying_party=relying_party_view(record.authz.client),
         continue_url=FINISH_PATH,
         receipt_url=RECEIPT_PATH,
         manage_url=journey.settings.consent_manage_url,
+        reference=record.consent_id,
     )
-    response = journey.pages.render(view, locale, request=request)
-    journey.set_cookie(response, JOURNEY_COOKIE, record.id, journey.settings.journey_ttl)
-    return response
+    return journey.pages.render(view, failures.locale_of(journey, request, record), request=request)
 
 
 async def finish(journey: Journey, request: Request, record: JourneyRecord) -> Response:

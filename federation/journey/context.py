@@ -16,7 +16,7 @@ import yaml
 from fastapi import Request
 from fastapi.responses import Response
 
-from consent.records import Localized
+from consent.notice import DataUser
 from consent.services import ConsentServices
 from federation import cookies
 from federation.journey.admission import JourneyAdmission
@@ -34,21 +34,16 @@ DEFAULT_PROFILE = "default"
 
 @dataclass(frozen=True, slots=True)
 class NoticeTexts:
-    """Standard notice texts (``notice.yaml``): retention and rights, and their version."""
+    """The standard notice's version (``notice.yaml``); the texts themselves are each
+    client's registered ones and the operator's (:mod:`consent.notice`)."""
 
     version: str
-    retention: Localized
-    rights: Localized
 
     @classmethod
     def load(cls, path: Path = NOTICE_FILE) -> NoticeTexts:
         """Read ``notice.yaml``."""
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return cls(
-            version=str(data["version"]),
-            retention=Localized.model_validate(data["retention"]),
-            rights=Localized.model_validate(data["rights"]),
-        )
+        return cls(version=str(data["version"]))
 
 
 class ProfileCache:
@@ -88,6 +83,8 @@ class Journey:
     """The upstream connector (``connectors.base`` capabilities), or ``None`` when none
     is configured: logins then end in ``temporarily_unavailable``."""
     notice: NoticeTexts = field(default_factory=NoticeTexts.load)
+    operator: DataUser = field(default_factory=DataUser.unconfigured)
+    """Who runs the bridge (``IDBRIDGE_OPERATOR_FILE``), named on every consent page."""
     first_party_clients: frozenset[str] = frozenset()
     """The bridge's own services (the residents' self-service area): no consent page and
     no consent record (nothing leaves the bridge), and ``sub`` is the bridge subject."""

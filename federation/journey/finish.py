@@ -6,7 +6,9 @@ it every upstream attribute — is deleted as the code is issued.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -20,6 +22,8 @@ from federation.journey.sso import AMR
 from federation.oidc.models import Grant
 from federation.oidc.response_mode import authorization_response
 from federation.oidc.seam import issue_authorization_code
+from federation.pages import FinishedPage, RelyingPartyView
+from federation.storage.keys import Keys
 from mappings import Release
 
 
@@ -86,6 +90,54 @@ async def issue_code(
     )
     await count_login(journey, record, "success")
     metrics.LOGINS.labels("success", "none").inc()
+    await mark_finished(journey, record)
     response = authorization_response(journey.pages, request, record.authz, url)
     journey.clear_cookie(response, JOURNEY_COOKIE)
+    # Back or a reload then finds the "finished" marker and says so, instead of "your
+    # session has expired"
+    journey.set_cookie(response, FINISHED_COOKIE, record.id, journey.store.ttl)
     return response
+
+
+FINISHED_COOKIE = "idb_finished"
+"""The id of the journey this browser last finished (a bridge cookie, the journey's TTL)."""
+
+
+async def mark_finished(journey: Journey, record: JourneyRecord) -> None:
+    """Remember, for the journey's lifetime, that it finished (client and consent id)."""
+    body = {
+        "client_id": record.authz.client.client_id,
+        "consent_id": record.consent_id,
+        "locale": record.locale,
+    }
+    await journey.redis.set(
+        Keys.journey_finished(record.id), json.dumps(body), ex=journey.store.ttl
+    )
+
+
+async def finished_page(journey: Journey, request: Request) -> Response | None:
+    """ "You have already finished — continue to ‹service›" for a finished journey's
+    cookie; ``None`` if the cookie names no finished journey."""
+    journey_id = journey.cookie(request, FINISHED_COOKIE)
+    if not journey_id or len(journey_id) > 64:
+        return None
+    raw = await journey.redis.get(Keys.journey_finished(journey_id))
+    if raw is None:
+        return None
+    body = json.loads(raw)
+    client = await journey.provider.clients.get(journey.redis, str(body.get("client_id")))
+    if client is None:
+        return None
+    parts = urlsplit(client.redirect_uris[0])
+    view = FinishedPage(
+        relying_party=RelyingPartyView(
+            name=client.client_name.model_dump(by_alias=True), contact=""
+        ),
+        service_url=f"{parts.scheme}://{parts.netloc}/",
+        manage_url=journey.settings.consent_manage_url,
+        reference=str(body.get("consent_id") or ""),
+    )
+    locale = journey.pages.locale_for(request)
+    if "lang" not in request.query_params and body.get("locale") in journey.pages.catalogues:
+        locale = body["locale"]  # the journey's language, unless the switcher says otherwise
+    return journey.pages.render(view, locale, request=request)

@@ -11,6 +11,7 @@
 ``GET  /journey/retry``                sign in at the upstream again (same journey)
 ``GET  /journey/consent``              the consent page (also the language switcher)
 ``POST /journey/consent``              the consent form
+``GET  /journey/done``                 after Agree (Post/Redirect/Get): receipt, reference
 ``GET  /journey/receipt``              the signed consent receipt (download)
 ``GET  /journey/finish``               issue the code, back to the RP
 =====================================  ==============================================
@@ -23,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from federation.journey import consent_step, failures, steps, upstream
+from federation.journey import consent_step, failures, finish, steps, upstream
 from federation.journey.context import Journey
 from federation.journey.record import JOURNEY_COOKIE, JourneyRecord
 from federation.pages import ErrorKind
@@ -41,7 +42,13 @@ def _journey(request: Request) -> Journey:
 async def _with_record(request: Request, step: Step, *stages: str) -> Response:
     journey = _journey(request)
     record = await journey.store.load(journey.cookie(request, JOURNEY_COOKIE))
-    if record is None or record.identity is None or (stages and record.stage not in stages):
+    if record is None:
+        finished = await finish.finished_page(journey, request)
+        return finished if finished is not None else failures.expired(journey, request)
+    if record.identity is not None and record.stage == "granted" and "granted" not in stages:
+        # Back or a reload of the consent form after Agree: the done page (Post/Redirect/Get)
+        return RedirectResponse(consent_step.DONE_PATH, status_code=303)
+    if record.identity is None or (stages and record.stage not in stages):
         return failures.expired(journey, request)
     return await step(journey, request, record)
 
@@ -106,8 +113,12 @@ def journey_router() -> APIRouter:
     async def consent_form(request: Request) -> Response:
         return await _with_record(request, consent_step.submit, "consent")
 
+    @router.get(consent_step.DONE_PATH)
+    async def done(request: Request) -> Response:
+        return await _with_record(request, consent_step.done_page, "granted")
+
     @router.get(consent_step.FINISH_PATH)
-    async def finish(request: Request) -> Response:
+    async def finish_route(request: Request) -> Response:
         return await _with_record(request, consent_step.finish, "granted")
 
     @router.get(consent_step.RECEIPT_PATH)

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 
 from connectors.base import open_connector
 from consent.lifecycle import expiry_loop
+from consent.notice import DataUser
 from consent.operator.api import router as operator_router
 from consent.operator.console import install_console
 from consent.services import build_consent_services
@@ -135,6 +136,9 @@ async def start_bridge(app: FastAPI) -> None:
         admission=JourneyAdmission(
             redis, cap=settings.journeys_per_address, ttl=settings.journey_prelogin_ttl
         ),
+        operator=DataUser.load(settings.operator_file)
+        if settings.operator_file
+        else DataUser.unconfigured(),
     )
     app.state.http = http
     app.state.stop_expiry = asyncio.Event()

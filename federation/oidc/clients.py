@@ -65,6 +65,16 @@ def _check_uri(uri: str, *, allow_http_loopback: bool = True) -> str:
     return uri
 
 
+NOTICE_ELEMENTS: dict[str, str] = {
+    "purposes": "purpose, PIPL art. 17(1)(ii)",
+    "processing_method": "processing method, PIPL art. 17(1)(ii)",
+    "rights_procedure": "way and procedure to exercise rights, PIPL arts. 17(1)(iii), 39",
+    "retention": "retention period, PIPL art. 17(1)(ii)",
+    "contacts": "recipient contact method, PIPL art. 39",
+}
+"""What every client's consent notice must have (each text in the three languages)."""
+
+
 class Client(BaseModel):
     """A registered relying party (OIDC Dynamic Client Registration §2 metadata, plus the
     bridge's consent texts). Immutable once loaded."""
@@ -114,7 +124,16 @@ class Client(BaseModel):
     sector_identifier: str | None = None
     purposes: Texts
     processing_method: Texts
-    contacts: tuple[str, ...] = ()
+    rights_procedure: Texts
+    """How to exercise rights against the RP (PIPL art. 39): where to write, what to quote,
+    how long an answer takes. Shown as written."""
+    retention: Texts
+    """How long the RP keeps the data and what happens after it (PIPL art. 17)."""
+    contacts: tuple[str, ...] = Field(min_length=1)
+    """E-mail addresses of the RP's personal-information contact (PIPL art. 39)."""
+    contact_address: Texts | None = None
+    """The RP's postal address for rights requests (optional)."""
+    contact_phone: str | None = Field(None, max_length=40)
     logo_uri: str | None = None
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = True
@@ -132,6 +151,19 @@ class Client(BaseModel):
         description="Set by the registry on every client it loads from Redis (registered "
         "dynamically, RFC 7591): the consent page says the operator has not vetted it.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _notice_complete(cls, data: Any) -> Any:
+        """Refuse a client whose consent notice would be incomplete, naming the element."""
+        if isinstance(data, dict):
+            missing = [name for name in NOTICE_ELEMENTS if not data.get(name)]
+            if missing:
+                raise ValueError(
+                    "consent notice incomplete, missing: "
+                    + ", ".join(f"{m} ({NOTICE_ELEMENTS[m]})" for m in missing)
+                )
+        return data
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod

@@ -2,7 +2,8 @@
 ``IDBRIDGE_INITIAL_ACCESS_TOKEN``); disabled when none is configured.
 
 Metadata follow RFC 7591 §2 and OIDC Registration §2, with the bridge's consent texts as
-extensions. ``client_name``, ``purposes`` and ``processing_method`` are human-readable
+extensions. ``client_name``, ``purposes``, ``processing_method``, ``retention``,
+``rights_procedure`` (and the optional ``contact_address``) are human-readable
 (§2.2): language-tagged members ``purposes#zh-HK``, ``purposes#zh-CN``, ``purposes#en``, an
 untagged one being the default for a language not given; the older JSON-object form
 (``{"zh-HK": …, "zh-CN": …, "en": …}``) is accepted too. Responses echo them as §2.2
@@ -11,6 +12,10 @@ The secret (256 bits) is returned once and stored only as an HMAC-SM3 digest.
 Clients are persisted in Redis (``Keys.client``, durable). The response carries the
 RFC 7592 ``registration_client_uri`` and ``registration_access_token`` with which the client
 reads, updates and deletes its registration (:mod:`federation.oidc.client_config`).
+
+The consent notice must be complete (``docs/consent-notice.md``): a registration lacking
+``purposes``, ``processing_method``, ``retention``, ``rights_procedure`` (each in the three
+languages) or ``contacts`` is refused with ``invalid_client_metadata`` naming the element.
 
 What a registering client may set is an allow-list (:data:`CLIENT_METADATA`); everything
 else is server policy:
@@ -87,6 +92,10 @@ CLIENT_METADATA = frozenset(
         # the bridge's consent texts and the (capped) remembered-consent lifetime
         "purposes",
         "processing_method",
+        "retention",
+        "rights_procedure",
+        "contact_address",
+        "contact_phone",
         "consent_remember_seconds",
     }
 )
@@ -101,7 +110,8 @@ UNSUPPORTED = (
 """Standard metadata the bridge understands but cannot honour: refused, not ignored, since
 the client would otherwise rely on something it does not get."""
 
-_TEXTS = ("client_name", "purposes", "processing_method")
+_TEXTS = ("client_name", "purposes", "processing_method", "retention", "rights_procedure")
+_OPTIONAL_TEXTS = ("contact_address",)
 _HTTPS_ONLY = ("backchannel_logout_uri", "logo_uri", "jwks_uri")
 DYNAMIC_ID_TOKEN_ALG = "RS256"  # noqa: S105
 """OIDC Registration §2: ``id_token_signed_response_alg`` "The default, if omitted, is
@@ -174,7 +184,7 @@ def tagged_texts(response: dict[str, Any]) -> dict[str, Any]:
     """``response`` with each person-facing text as RFC 7591 §2.2 members: one untagged
     string (the :data:`ECHO_DEFAULT` language) and ``name#zh-HK``/``#zh-CN``/``#en`` —
     never the JSON-object form, where clients expect a string."""
-    for name in _TEXTS:
+    for name in (*_TEXTS, *_OPTIONAL_TEXTS):
         texts = response.pop(name, None)
         if isinstance(texts, dict):
             response[name] = texts[ECHO_DEFAULT]
@@ -190,6 +200,20 @@ def _client_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in metadata.items() if k in CLIENT_METADATA or "#" in k}
     for name in _TEXTS:
         kept[name] = _texts(kept, name)
+    for name in _OPTIONAL_TEXTS:
+        if kept.get(name) is not None or any(k.partition("#")[0] == name for k in kept):
+            kept[name] = _texts(kept, name)
+    contacts = kept.get("contacts")
+    if (
+        not isinstance(contacts, list)
+        or not contacts
+        or not all(isinstance(c, str) and c for c in contacts)
+    ):
+        raise OAuthError(
+            "invalid_client_metadata",
+            "contacts is required: the recipient's contact method (PIPL art. 39), "
+            "a list of e-mail addresses",
+        )
     kept = {k: v for k, v in kept.items() if "#" not in k}
     if isinstance(kept.get("scope"), str):
         kept["scopes"] = kept.pop("scope").split()

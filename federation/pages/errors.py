@@ -3,8 +3,9 @@
 Every kind has, in each catalogue, ``error.<kind>.title`` (what happened, short),
 ``error.<kind>.what`` (what happened, in plain words) and ``error.<kind>.next`` (what to do
 now). The page always adds a reference id and the support contact, and offers "try again"
-and "go back to the service" when the caller gives their URLs (PAGES.md "Error pages";
-``domain-facts.md`` §5.3: never a blank page or a dead end).
+and "start again at the service" when the caller gives their URLs, and "Manage your
+consents" when no service is known (PAGES.md "Error pages"; ``domain-facts.md`` §5.3:
+never a blank page or a dead end).
 
 Standard library only.
 """
@@ -52,6 +53,8 @@ class ErrorKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    """A page asked for with the wrong method (a form reloaded as GET, a link POSTed): 405."""
 
 
 STATUS_CODES: dict[ErrorKind, int] = {
@@ -76,6 +79,7 @@ STATUS_CODES: dict[ErrorKind, int] = {
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.SERVER_ERROR: 500,
     ErrorKind.NOT_FOUND: 404,
+    ErrorKind.METHOD_NOT_ALLOWED: 405,
 }
 """Default status per kind (408 is avoided: browsers silently retry it)."""
 

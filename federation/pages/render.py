@@ -224,6 +224,7 @@ class Pages:
             reference=reference or _current_reference(),
             retry_url=retry_url,
             service=service,
+            manage_url=getattr(self.settings, "consent_manage_url", None) or "/consents",
         )
         return self.render(
             view, locale, request=request, status_code=status_code or status_for(kind)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from federation.pages.views import Localised
 
@@ -52,6 +52,36 @@ class ConsentSummary:
     """Labels of the ``withheld`` claims (from the RP's mapping profile), by claim name."""
     proof_url: str = ""
     """Inclusion proof of the consent's event in the transparency log (issue 15)."""
+    end_reason: str | None = None
+    """``expired`` | ``replaced`` | ``withdrawn_by_you`` | ``withdrawn_by_operator`` |
+    ``ended_by_system`` (``selfservice.end_reason.<key>``)."""
+    end_detail: str | None = None
+    """The replacing consent's id, or the operator's reason."""
+    receipt_html_url: str = ""
+    """The readable, printable receipt."""
+    sensitive: tuple[str, ...] = ()
+    """Sensitive items sent with their separate consent (PIPL art. 29)."""
+    retention: Localised | None = None
+    rights: Localised | None = None
+
+    @property
+    def active(self) -> bool:
+        """Still shared."""
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptPage:
+    """A consent receipt a person can read and print, with whether its signature verified."""
+
+    template: ClassVar[str] = "selfservice_receipt.html"
+
+    receipt: Mapping[str, Any]
+    """The Kantara-shaped receipt (``consent.receipts.build_receipt``)."""
+    verified: bool
+    back_url: str
+    jws_url: str
+    json_url: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ The consent form posts these fields (constants below), so that the journey can r
   validation, so it always works);
 - ``release``: once per optional attribute the person ticked (value = the attribute name);
 - ``cross_boundary``: ``"yes"`` when the separate cross-boundary box is ticked;
+- ``sensitive_consent``: ``"yes"`` when the sensitive-information box is ticked;
 - ``supplied_<attribute>``: each value the person typed (:attr:`SuppliedField.field_name`).
 
 Standard library only.
@@ -34,6 +35,8 @@ DECISION_DECLINE = "decline"
 FORM_RELEASE = "release"
 FORM_CROSS_BOUNDARY = "cross_boundary"
 CROSS_BOUNDARY_YES = "yes"
+FORM_SENSITIVE = "sensitive_consent"
+"""``"yes"`` when the separate sensitive-information box is ticked (PIPL art. 29)."""
 SUPPLIED_PREFIX = "supplied_"
 
 _FALLBACK_ORDER = ("zh-HK", "en", "zh-CN")
@@ -90,6 +93,22 @@ class RelyingPartyView:
     shared_identifier: bool = False
     """The service gets a ``public`` subject: the same identifier as every other such
     service (OIDC Core §8), so they could link what they know; the page says so."""
+    address: Localised | None = None
+    """Its postal address for rights requests (PIPL art. 39 contact method), if registered."""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorView:
+    """Who runs the bridge: the Hong Kong data user (PDPO DPP1(3)), from configuration."""
+
+    name: Localised
+    address: Localised
+    privacy_officer: str
+    """The privacy officer's e-mail address."""
+    access_requests: Localised
+    """How to make a data access or correction request (PDPO DPP6)."""
+    phone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +131,12 @@ class ConsentAttribute:
     """Show it partly masked, full value behind a ``<details>`` (ID numbers)."""
     selected: bool = False
     """Optional only: ticked (a re-render keeps the person's choice; never pre-tick)."""
+    sensitive: bool = False
+    """Sensitive personal information (PIPL art. 28): the art. 30 notice and its own tick."""
+    value_lang: str = "en"
+    """BCP 47 language of ``value`` (``zh-Hant``, ``zh-Hans``, ``en``; WCAG 3.1.2)."""
+    shown_lang: str = "en"
+    """BCP 47 language of ``shown_value``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +156,8 @@ class SuppliedField:
     max_length: int = 64
     input_mode: str = "text"
     autocapitalize: str = "characters"
+    sensitive: bool = False
+    """Feeds a sensitive claim (PIPL art. 28): listed in the sensitive-information notice."""
 
     @property
     def field_name(self) -> str:
@@ -166,6 +193,16 @@ class ConsentPage:
     offline_access: bool = False
     """The RP asked for ``offline_access``: its tokens outlive the bridge session (said on
     the page; otherwise the page says that signing out ends the service's access)."""
+    operator: OperatorView | None = None
+    """The bridge operator (the Hong Kong data user); ``None`` only in old callers."""
+    sensitive_notice: Mapping[str, Localised] | None = None
+    """PIPL art. 30 texts (``necessity``, ``effect``) when a sensitive item is asked for."""
+    sensitive_missing: bool = False
+    """Re-render after "Agree" without the sensitive-information tick."""
+    sensitive_checked: bool = False
+    """Keep the sensitive-information tick on a re-render."""
+    cross_boundary_checked: bool = False
+    """Keep the cross-boundary tick on a re-render (never ticked on first show)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +241,22 @@ class ConsentDonePage:
     """Back to the relying party (the authorization response)."""
     receipt_url: str
     manage_url: str
+    reference: str = ""
+    """The consent record's id: the reference ``/consents`` and the receipt carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedPage:
+    """Back or a reload after a finished journey: "You have already finished — continue
+    to ‹service›" (never "your session has expired")."""
+
+    template: ClassVar[str] = "finished.html"
+
+    relying_party: RelyingPartyView
+    service_url: str | None
+    """The service's own address (the origin of its redirect URI); no link when ``None``."""
+    manage_url: str
+    reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +269,5 @@ class ErrorPage:
     reference: str
     retry_url: str | None = None
     service: ServiceLink | None = None
+    manage_url: str = "/consents"
+    """The way out when no service is known: "Manage your consents"."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from consent.receipts import build_receipt, sign_receipt
+from consent.receipts import build_receipt, sign_receipt, verify_receipt
 from consent.records import ConsentRecord, Status
 from consent.services import ConsentServices
 from federation.journey.context import ProfileCache
@@ -38,6 +38,24 @@ def hk_time(epoch: int | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, HONG_KONG).strftime("%Y-%m-%d %H:%M")
+
+
+def end_reason(record: ConsentRecord) -> tuple[str | None, str | None]:
+    """Why a consent ended, as the page names it (``selfservice.end_reason.<key>``), and the
+    detail: the consent that replaced it, or the operator's reason."""
+    if record.status is Status.ACTIVE:
+        return None, None
+    reason = record.revoke_reason or ""
+    if reason.startswith("superseded by "):
+        return "replaced", reason.removeprefix("superseded by ")
+    if record.status is Status.EXPIRED:
+        return "expired", None
+    by = record.revoked_by or "system"
+    if by == "subject":
+        return "withdrawn_by_you", None
+    if by.startswith("operator:"):
+        return "withdrawn_by_operator", reason or None
+    return "ended_by_system", None
 
 
 def ended_by(record: ConsentRecord) -> str | None:
@@ -92,6 +110,7 @@ def summary(record: ConsentRecord, base: str, labels: Labels | None = None) -> C
     RP profile's claim labels)."""
     labels = labels or {}
     active = record.status is Status.ACTIVE
+    reason, detail = end_reason(record)
     return ConsentSummary(
         consent_id=record.id,
         status=record.status.value,
@@ -111,6 +130,12 @@ def summary(record: ConsentRecord, base: str, labels: Labels | None = None) -> C
         receipt_json_url=f"{base}/{record.id}/receipt.json",
         proof_url=f"{base}/{record.id}/proof.json",
         withdraw_url=f"{base}/{record.id}/withdraw" if active else None,
+        end_reason=reason,
+        end_detail=detail,
+        receipt_html_url=f"{base}/{record.id}/receipt.html",
+        sensitive=tuple(record.sensitive),
+        retention=record.retention.as_dict(),
+        rights=record.rights.as_dict(),
     )
 
 
@@ -132,6 +157,18 @@ def group_by_relying_party(
         )
         for client_id, items in groups.items()
     )
+
+
+def verified_receipt(record: ConsentRecord, services: ConsentServices) -> tuple[dict, bool]:
+    """The receipt and whether its JWS verified against the bridge's published keys (what
+    the readable receipt page states)."""
+    body = receipt_body(record, services)
+    if "jws" not in body or services.verifier is None:
+        return body["receipt"], False
+    try:
+        return verify_receipt(body["jws"], services.verifier), True
+    except Exception:
+        return body["receipt"], False
 
 
 def receipt_body(

@@ -9,6 +9,7 @@
 ``GET  /consents/{id}/receipt.jws``    the signed receipt (compact JWS)
 ``GET  /consents/{id}/receipt.json``   the receipt as readable JSON (with its JWS)
 ``GET  /consents/{id}/proof.json``     inclusion proof of its event in the transparency log
+``GET  /consents/{id}/receipt.html``   the receipt to read and print, signature checked
 ``GET  /consents/export.json``         every record of the person with its events
 ``POST /consents/sign-out``            CSRF, end the area's session, then RP-initiated
                                        logout at the bridge (ends the bridge session)
@@ -35,6 +36,7 @@ from federation.oidc.errors import OAuthError
 from federation.pages import (
     ConsentListPage,
     ErrorKind,
+    ReceiptPage,
     SelfServiceSignInPage,
     SignedOutPage,
     WithdrawConfirmPage,
@@ -200,8 +202,19 @@ def self_service_router() -> APIRouter:
             s: SelfService, req: Request, session: sessions.SelfServiceSession
         ) -> Response:
             record = await _own_record(s, session, consent_id)
-            if record is None or kind not in ("jws", "json"):
+            if record is None or kind not in ("jws", "json", "html"):
                 return s.error(req, ErrorKind.NOT_FOUND)
+            if kind == "html":
+                receipt, verified = views.verified_receipt(record, s.consent)
+                base = f"{BASE_PATH}/{record.id}/receipt"
+                page = ReceiptPage(
+                    receipt=receipt,
+                    verified=verified,
+                    back_url=BASE_PATH,
+                    jws_url=base + ".jws",
+                    json_url=base + ".json",
+                )
+                return s.pages.render(page, s.locale(req), request=req)
             evidence = await log_evidence.evidence(s.consent.chain, record.id)
             body = views.receipt_body(record, s.consent, evidence)
             if kind == "json":

@@ -28,6 +28,12 @@ class Keys:
         return f"{PREFIX}journey:{journey_id}"
 
     @staticmethod
+    def journey_finished(journey_id: str) -> str:
+        """String (JSON): a finished journey's client and consent id, so that Back or a
+        reload shows "you have already finished". TTL = the journey's."""
+        return f"{PREFIX}journey-finished:{journey_id}"
+
+    @staticmethod
     def upstream_state(state: str) -> str:
         """String: upstream ``state`` → journey id. TTL = upstream callback window."""
         return f"{PREFIX}upstream-state:{state}"

@@ -36,6 +36,9 @@ def form_post_app(received: list[dict[str, Any]]) -> FastAPI:
                 "client_secret_digest": "0" * 64,
                 "purposes": {"zh-HK": "用途", "zh-CN": "用途", "en": "Purpose"},
                 "processing_method": {"zh-HK": "處理", "zh-CN": "处理", "en": "Processing"},
+                "retention": {"zh-HK": "兩年", "zh-CN": "两年", "en": "Two years"},
+                "rights_procedure": {"zh-HK": "電郵", "zh-CN": "电邮", "en": "Email us"},
+                "contacts": ["dpo@rp.example.cn"],
             }
         )
         authz = AuthorizationRequest(

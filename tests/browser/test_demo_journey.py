@@ -96,6 +96,8 @@ def walk(
                 for optional in page.locator('input[name="release"]').all():
                     optional.check()  # "also send my ...": show every claim in the demo
                 page.check("#cross_boundary")
+                if page.locator("#sensitive_consent").count():  # the permit number (PIPL art. 29)
+                    page.check("#sensitive_consent")
                 shot(page, f"{prefix}-{number:02d}-consent-ticked")
             page.click(f'button[name="decision"][value="{decision}"]')
         elif kind == "bridge-page":

@@ -250,7 +250,7 @@ def test_works_with_javascript_off(
 
     page.goto(f"{base_url}/consent?lang=en")
     page.click("details.reveal summary")
-    assert page.is_visible("details.reveal p.value")
+    assert page.is_visible("details.reveal > span.value")
     page.fill("#supplied_home_return_permit", "H1234")  # passes nothing to the server: pattern
     page.check("#cross_boundary")
     page.check("input[value=mobile_phone]")

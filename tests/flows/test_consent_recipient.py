@@ -36,6 +36,9 @@ REGISTRATION = {
     "scope": "openid profile",
     "purposes": {"zh-HK": "辦理業務", "zh-CN": "办理业务", "en": "Your application"},
     "processing_method": {"zh-HK": "電子處理", "zh-CN": "电子处理", "en": "Electronic"},
+    "retention": {"zh-HK": "保存兩年", "zh-CN": "保存两年", "en": "Kept for two years"},
+    "rights_procedure": {"zh-HK": "電郵", "zh-CN": "电邮", "en": "Email us"},
+    "contacts": ["dpo@rp.example.cn"],
 }
 SELF_REGISTERED = {
     "en": "Self-registered: not checked by the operator",

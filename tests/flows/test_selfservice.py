@@ -197,7 +197,7 @@ async def test_rp_initiated_logout_without_redirect_shows_a_page(
     person = Person(bridge)
     try:
         token = await consent_at(bridge, person)
-        titles = {"en": "You have signed out", "zh-HK": "你已登出", "zh-CN": "你已登出"}
+        titles = {"en": "You have signed out", "zh-HK": "你已登出", "zh-CN": "您已登出"}
         for locale, title in titles.items():
             page = await person.http.get(
                 bridge.url + "/logout",

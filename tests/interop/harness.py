@@ -51,6 +51,13 @@ TEXTS = {
     "processing_method#zh-HK": "電子處理",
     "processing_method#zh-CN": "电子处理",
     "processing_method#en": "Electronic processing",
+    "retention#zh-HK": "保存兩年，其後刪除",
+    "retention#zh-CN": "保存两年，其后删除",
+    "retention#en": "Kept for two years, then deleted",
+    "rights_procedure#zh-HK": "電郵至個人信息專員，註明同意編號",
+    "rights_procedure#zh-CN": "发送电子邮件至个人信息专员，注明同意编号",
+    "rights_procedure#en": "Email the personal information officer quoting your consent reference",
+    "contacts": ["dpo@rp.example.cn"],
 }
 
 __all__ = ["RP_BYE", "RP_REDIRECT", "Bridge", "secret_of"]

@@ -21,7 +21,7 @@ from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 
 TEXT_MEMBERS = [
     f"{name}#{lang}"
-    for name in ("client_name", "purposes", "processing_method")
+    for name in ("client_name", "purposes", "processing_method", "retention", "rights_procedure")
     for lang in ("zh-HK", "zh-CN", "en")
 ]
 

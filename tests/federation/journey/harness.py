@@ -104,7 +104,19 @@ def write_clients(folder: Path, rp: RelyingParty) -> Path:
                     "zh-CN": "电子处理",
                     "en": "Electronic processing",
                 },
+                "retention": {"zh-HK": "保存兩年", "zh-CN": "保存两年", "en": "Kept for two years"},
+                "rights_procedure": {
+                    "zh-HK": "電郵至個人信息專員",
+                    "zh-CN": "发送电子邮件至个人信息专员",
+                    "en": "Email the personal information officer",
+                },
                 "contacts": [f"dpo@{client_id}.example.cn"],
+                "contact_address": {
+                    "zh-HK": "廣州市示範路1號",
+                    "zh-CN": "广州市示范路1号",
+                    "en": "1 Example Road, Guangzhou",
+                },
+                "contact_phone": "+86 20 0000 0000",
                 "backchannel_logout_uri": f"{rp.url}/backchannel",
                 "consent_remember_seconds": 86400 * 30,
             }
@@ -170,6 +182,7 @@ def bridge_env(folder: Path, redis_url: str, port: int, sim_url: str, rp: Relyin
         "IDBRIDGE_PII_KEY": PII_KEY,
         "IDBRIDGE_PAIRWISE_SALT": SALT,
         "IDBRIDGE_SUPPORT_EMAIL": "support@idbridge.test",
+        "IDBRIDGE_OPERATOR_FILE": str(OPERATOR_FILE),
         "IDBRIDGE_LOG_LEVEL": "WARNING",
         "IDBRIDGE_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true",  # the RP listens on 127.0.0.1
         "IDBRIDGE_INITIAL_ACCESS_TOKEN": INITIAL_ACCESS_TOKEN,  # dynamic registration on
@@ -201,6 +214,10 @@ def bridge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
             jwks = httpx.get(f"{srv.url}/jwks").json()
             jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
+
+
+OPERATOR_FILE = Path(__file__).parents[3] / "deploy" / "operator.yaml.example"
+"""The bridge operator the journey tests name (the commented example, kept valid so)."""
 
 
 def build_with_env(env: dict[str, str]) -> tuple[FastAPI, Settings]:
@@ -316,14 +333,18 @@ async def consent(
     keep: list[str] | None = None,
     supplied: dict[str, str] | None = None,
     decision: str = "agree",
+    sensitive: bool = True,
 ) -> httpx.Response:
-    """Post the consent form shown on ``page``."""
+    """Post the consent form shown on ``page`` (the sensitive-information tick too, when
+    the page has one and ``sensitive``)."""
     data: dict[str, Any] = {
         "csrf_token": form_fields(page.text)["csrf_token"],
         "decision": decision,
     }
     if cross_boundary:
         data["cross_boundary"] = "yes"
+    if sensitive and 'name="sensitive_consent"' in page.text:
+        data["sensitive_consent"] = "yes"
     if keep is None:
         keep = re.findall(r'name="release" value="([^"]+)"', page.text)
     data["release"] = keep

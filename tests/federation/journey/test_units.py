@@ -29,6 +29,9 @@ CLIENT = Client.model_validate(
         "client_secret_digest": "00" * 32,
         "purposes": {"zh-HK": "目的", "zh-CN": "目的", "en": "Purpose"},
         "processing_method": {"zh-HK": "電子", "zh-CN": "电子", "en": "Electronic"},
+        "retention": {"zh-HK": "兩年", "zh-CN": "两年", "en": "Two years"},
+        "rights_procedure": {"zh-HK": "電郵", "zh-CN": "电邮", "en": "Email us"},
+        "contacts": ["dpo@rp.example.cn"],
     }
 )
 AUTHZ = AuthorizationRequest(

@@ -75,6 +75,9 @@ def _entry(client_id: str, name: Any) -> dict[str, Any]:
         "client_secret_env": "X",
         "purposes": {"zh-HK": "辦理", "zh-CN": "办理", "en": "Handling"},
         "processing_method": {"zh-HK": "電子", "zh-CN": "电子", "en": "Electronic"},
+        "retention": {"zh-HK": "兩年", "zh-CN": "两年", "en": "Two years"},
+        "rights_procedure": {"zh-HK": "電郵", "zh-CN": "电邮", "en": "Email us"},
+        "contacts": ["dpo@rp.example.cn"],
     }
 
 

@@ -38,6 +38,9 @@ METADATA = {
     "redirect_uris": [REDIRECT],
     "purposes": {"zh-HK": "辦理業務", "zh-CN": "办理业务", "en": "Handling"},
     "processing_method": {"zh-HK": "電子處理", "zh-CN": "电子处理", "en": "Electronic"},
+    "retention": {"zh-HK": "兩年", "zh-CN": "两年", "en": "Two years"},
+    "rights_procedure": {"zh-HK": "電郵", "zh-CN": "电邮", "en": "Email us"},
+    "contacts": ["dpo@rp.example.cn"],
 }
 
 
