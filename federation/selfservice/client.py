@@ -36,8 +36,10 @@ _PURPOSE = Texts.model_validate(
 )
 
 
-def self_service_client(provider: OidcProvider) -> Client:
-    """The in-memory client for ``provider``'s issuer."""
+def self_service_client(provider: OidcProvider, contact: str | None = None) -> Client:
+    """The in-memory client for ``provider``'s issuer. Its recipient is the bridge itself:
+    ``contact`` is the operator's privacy officer (the issuer when none is configured), so
+    that its notice is complete wherever a worker re-reads the journey's client."""
     issuer = provider.issuer.rstrip("/")
     # model_construct: the URIs are the issuer's own, which the bridge accepts as configured
     # (RP redirect URIs must be https or loopback; the issuer is the operator's choice)
@@ -51,17 +53,17 @@ def self_service_client(provider: OidcProvider) -> Client:
         processing_method=_PURPOSE,
         rights_procedure=_PURPOSE,
         retention=_PURPOSE,
-        contacts=(),
+        contacts=(contact or provider.issuer,),
         scopes=("openid",),
         grant_types=("authorization_code",),
         consent_remember_seconds=0,
     )
 
 
-def register_self_service_client(provider: OidcProvider) -> Client:
+def register_self_service_client(provider: OidcProvider, contact: str | None = None) -> Client:
     """Add the client to the provider's static clients (refuses a YAML client of that id)."""
     if SELF_SERVICE_CLIENT_ID in provider.clients.static:
         raise ValueError(f"client id {SELF_SERVICE_CLIENT_ID!r} is reserved for the bridge")
-    client = self_service_client(provider)
+    client = self_service_client(provider, contact)
     provider.clients.static[SELF_SERVICE_CLIENT_ID] = client
     return client

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from consent import log_evidence
+from consent.notice import DataUser
 from consent.records import ConsentRecord, Status
 from consent.store import ConsentConflict, ConsentNotFound, InvalidCursor
 from federation.oidc.errors import OAuthError
@@ -62,7 +63,9 @@ Handler = Callable[[SelfService, Request, sessions.SelfServiceSession], Awaitabl
 
 def install_self_service(app: FastAPI) -> None:
     """Register the first-party client and mount the routes (after the OIDC provider)."""
-    register_self_service_client(app.state.oidc)
+    operator_file = app.state.settings.operator_file
+    contact = DataUser.load(operator_file).privacy_officer if operator_file else None
+    register_self_service_client(app.state.oidc, contact)
     app.include_router(self_service_router())
 
 

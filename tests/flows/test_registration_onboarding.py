@@ -47,6 +47,8 @@ METADATA = {
     "client_name": "Onboarded service",
     "purposes": {"zh-HK": "辦理業務", "zh-CN": "办理业务", "en": "Your application"},
     "processing_method": {"zh-HK": "電子處理", "zh-CN": "电子处理", "en": "Electronic"},
+    "retention": {"zh-HK": "保存一年", "zh-CN": "保存一年", "en": "Kept for one year"},
+    "rights_procedure": {"zh-HK": "寫信給我們", "zh-CN": "写信给我们", "en": "Write to us"},
     "contacts": ["dpo@onboarded.example.cn"],
     "scope": "openid profile",
     "grant_types": ["authorization_code", "refresh_token"],
