@@ -60,6 +60,11 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("federation/cli/audit_log.py", "_ref_of"): "an operator's local receipt file",
     ("federation/cli/audit_log.py", "witness"): "an operator's local file",
     ("federation/oidc/jwks_cache.py", "client_key_set"): "a key set we cached after checking it",
+    ("federation/cli/clients.py", "_dynamic"): "clients we stored (operator's CLI)",
+    ("federation/cli/clients.py", "show.go"): "a client we stored (operator's CLI)",
+    ("federation/journey/budget.py", "load_client"): "a client blob we stored, digest-checked",
+    ("federation/journey/finish.py", "finished_page"): "our finished-journey marker",
+    ("federation/journey/record.py", "JourneyStore.load"): "our own record in Redis",
 }
 """Every ``json.load(s)``/``orjson.loads`` in the product packages, by file and enclosing
 function, with why it does not read caller-sent data."""

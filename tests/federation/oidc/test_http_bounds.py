@@ -60,8 +60,11 @@ async def test_a_body_within_the_bound_is_read_whole() -> None:
 async def test_bounded_form_reads_urlencoded_forms_only() -> None:
     form = "application/x-www-form-urlencoded; charset=utf-8"
     request, _ = _request({"content-type": form}, [b"release=a&release=b&csrf_token=t"])
-    parsed = await bounded_form(request, 1024)
+    parsed = await bounded_form(request, 1024, repeatable=frozenset({"release"}))
     assert parsed.getlist("release") == ["a", "b"] and parsed.get("csrf_token") == "t"
+    twice, _ = _request({"content-type": form}, [b"release=a&release=b"])
+    with pytest.raises(OAuthError):
+        await bounded_form(twice, 1024)  # a repeated field that is not a checkbox group
     multipart, _ = _request({"content-type": "multipart/form-data; boundary=x"}, [b"--x--"])
     assert len(await bounded_form(multipart, 1024)) == 0
     bad, _ = _request({"content-type": form}, [b"a=%FF"])
