@@ -184,6 +184,8 @@ def test_two_workers_report_as_one(tmp_path: Path) -> None:
         "IDBRIDGE_METRICS_TOKEN": TOKEN,
         "IDBRIDGE_DATA_DIR": str(tmp_path / "data"),
         "IDBRIDGE_LOG_LEVEL": "WARNING",
+        # serve refuses to start without the operator (the HK data user) of the notice
+        "IDBRIDGE_OPERATOR_FILE": str(Path(__file__).parents[2] / "deploy/operator.yaml.example"),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     idbridge = Path(sys.executable).parent / "idbridge"
