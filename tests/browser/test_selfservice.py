@@ -158,7 +158,7 @@ def _signin_button(lang: str) -> str:
 
 def _consent_ids(page: Page) -> list[str]:
     ids = page.eval_on_selector_all(
-        "article.consent-entry h3", "els => els.map(el => el.id.slice(2))"
+        "article.consent-entry h4", "els => els.map(el => el.id.slice(2))"
     )
     return list(ids)
 
@@ -268,7 +268,7 @@ def test_sign_in_see_withdraw_and_the_eservice_is_signed_out(
     screenshot(page, "selfservice-journey-03-withdrawn")
     assert en.text("selfservice.notice.withdrawn") in page.inner_text("[role=status]")
     assert entry.locator(".status-revoked").inner_text() == en.text("selfservice.status.revoked")
-    assert en.text("selfservice.ended_by.subject") in entry.inner_text()
+    assert en.text("selfservice.end_reason.withdrawn_by_you", detail="") in entry.inner_text()
     assert page.get_by_role("link", name=en.text("selfservice.withdraw")).count() == 0
     record = _record(store, consent_id)
     assert record["status"] == "revoked" and record["revoked_by"] == "subject"
