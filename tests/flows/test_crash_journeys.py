@@ -60,7 +60,7 @@ class Stack:
         self.sim_url = f"http://127.0.0.1:{sim_port}"
         simulator = create_simulator(
             write_sim_clients(folder, [self.url + "/upstream/iamsmart/callback"]),
-            settings=SimulatorSettings(),
+            settings=SimulatorSettings(conformance=True),  # the published API (issue 23)
             public_url=self.sim_url,
         )
         self.sim = ServerThread(simulator, sim_port).__enter__()
@@ -149,6 +149,9 @@ async def one_journey(stack: Stack, browser: httpx.AsyncClient, persona: str) ->
         fields = re.findall(r'name="field" value="([A-Za-z]+)" checked', page.text)
         form = {"action": "approve", "field": fields, "csrf": form_fields(page.text)["csrf"]}
         page = await go(str(page.url), form)
+        if "/sim/app/requests/" in str(page.url) and 'role="status"' in page.text:
+            # conformance mode: approved "on the phone"; back to the waiting browser
+            page = await go(stack.url + "/journey/continue")
     if page.status_code != 200 or "cross_boundary" not in page.text:
         return None
     data = {
