@@ -62,29 +62,15 @@ def parse_frontier(text: str) -> list[bytes]:
 
 
 def parse_log_entry(stream_id: str, fields: dict[str, str]) -> dict[str, Any]:
-    """A shard stream entry with typed fields (raises ``consent.audit.MalformedEntry``)."""
-    import json
+    """A shard stream entry with typed fields: ``consent.audit.parse_entry`` plus its
+    ``shard`` (raises ``consent.audit.MalformedEntry``)."""
+    from consent.audit import MalformedEntry, parse_entry
 
-    from consent.audit import MalformedEntry
-
+    entry = parse_entry(stream_id, fields)
     try:
-        entry = {
-            "id": stream_id,
-            "shard": int(fields["shard"]),
-            "seq": int(fields["seq"]),
-            "ts": int(fields["ts"]),
-            "nonce": fields["nonce"],
-            "actor": fields["actor"],
-            "action": fields["action"],
-            "objects": json.loads(fields["objects"]),
-            "prev": fields["prev"],
-            "hash": fields["hash"],
-        }
-    except (KeyError, ValueError, TypeError, RecursionError) as exc:
+        return {**entry, "shard": int(fields["shard"])}
+    except (KeyError, ValueError) as exc:
         raise MalformedEntry(f"entry {stream_id}: {type(exc).__name__} {exc}") from exc
-    if not isinstance(entry["objects"], dict):
-        raise MalformedEntry(f"entry {stream_id}: objects is not a JSON object")
-    return entry
 
 
 _APPEND_LUA = """

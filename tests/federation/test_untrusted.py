@@ -51,7 +51,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("consent/signing.py", "JwksVerifier.__init__"): "configuration",
     ("consent/log_evidence.py", "head_payload"): "a tree head we signed",
     ("consent/migrate_log.py", "migrated_up_to"): "our migration marker in Redis",
-    ("consent/translog.py", "parse_log_entry"): "our log entry in Redis",
     ("consent/tree_heads.py", "_payload"): "a tree head we signed",
     ("consent/tree_heads.py", "last_sth_in_file"): "our own heads file",
     ("consent/tree_heads.py", "read_lines"): "our own heads file",
