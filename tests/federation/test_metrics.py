@@ -73,7 +73,10 @@ def metered(
         env = bridge_env(folder, redis_server.url, port, sim_url, rp)
         env["IDBRIDGE_METRICS_TOKEN"] = TOKEN
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             jwks = httpx.get(f"{srv.url}/jwks").json()
             jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)

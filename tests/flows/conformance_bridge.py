@@ -118,7 +118,10 @@ def open_bridge(
             "IDBRIDGE_CLIENT_FETCH_ALLOW_PRIVATE_NETWORKS": "true",  # the docs host is local
         }
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             jwks = httpx.get(f"{srv.url}/jwks").json()  # IANA key types; SM2 apart
             jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             bridge = Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)

@@ -63,7 +63,7 @@ class Stack:
             settings=SimulatorSettings(conformance=True),  # the published API (issue 23)
             public_url=self.sim_url,
         )
-        self.sim = ServerThread(simulator, sim_port).__enter__()
+        self.sim = ServerThread(simulator, sim_port, lifespan=True).__enter__()
         rp = RelyingParty(url="http://127.0.0.1:9")
         env = bridge_env(folder, self.redis.url, self.port, self.sim_url, rp)
         self.env = {**os.environ, **env}

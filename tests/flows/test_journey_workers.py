@@ -73,7 +73,7 @@ def workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[list[st
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        with ServerThread(simulator, sim_port):
+        with ServerThread(simulator, sim_port, lifespan=True):
             deadline = time.monotonic() + 60
             for url in urls:
                 while True:

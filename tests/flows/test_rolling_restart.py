@@ -135,7 +135,7 @@ async def two_bridges(
     simulator = create_simulator(
         write_sim_clients(tmp_path, [callback]), settings=SimulatorSettings(), public_url=sim_url
     )
-    with ServerThread(rp_app(rp)) as rp_server, ServerThread(simulator, sim_port):
+    with ServerThread(rp_app(rp)) as rp_server, ServerThread(simulator, sim_port, lifespan=True):
         rp.url = rp_server.url
         env = {**os.environ, **bridge_env(tmp_path, redis_server.url, lb, sim_url, rp)}
         env.update({"IDBRIDGE_RATE_LIMIT_ENABLED": "false", "IDBRIDGE_SHUTDOWN_GRACE": "20"})

@@ -56,7 +56,10 @@ def log_bridge(
             IDBRIDGE_AUDIT_HEAD_EVERY="1",
         )
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             jwks = httpx.get(f"{srv.url}/jwks/sm2").json()
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)
 

@@ -52,7 +52,10 @@ def waiting_bridge(
         del document["connectors"][0]["approval_url_template"]
         path.write_text(yaml.safe_dump(document), encoding="utf-8")
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env)
 
 

@@ -92,7 +92,10 @@ def interop_bridge(
         env = bridge_env(folder, redis_server.url, port, sim_url, rp)
         env["IDBRIDGE_INITIAL_ACCESS_TOKEN"] = INITIAL_ACCESS_TOKEN
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env)
 
 

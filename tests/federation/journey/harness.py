@@ -210,7 +210,10 @@ def bridge(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) 
         rp.url = rp_server.url
         env = bridge_env(folder, redis_server.url, port, sim_url, rp)
         app, settings = build_with_env(env)
-        with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+        with (
+            ServerThread(simulator, sim_port, lifespan=True),
+            ServerThread(app, port, lifespan=True) as srv,
+        ):
             jwks = httpx.get(f"{srv.url}/jwks").json()
             jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
             yield Bridge(srv.url, sim_url, settings, rp, redis_server.url, env, jwks)

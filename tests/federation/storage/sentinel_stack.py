@@ -82,7 +82,10 @@ def sentinel_stack(folder: Path, count: int, **env: str) -> Iterator[SentinelSta
                 }
             )
             app, settings = build_with_env(values)
-            with ServerThread(simulator, sim_port), ServerThread(app, port, lifespan=True) as srv:
+            with (
+                ServerThread(simulator, sim_port, lifespan=True),
+                ServerThread(app, port, lifespan=True) as srv,
+            ):
                 jwks = httpx.get(f"{srv.url}/jwks").json()
                 jwks["keys"] += httpx.get(f"{srv.url}/jwks/sm2").json()["keys"]
                 bridge = Bridge(srv.url, sim_url, settings, rp, topology.url(), values, jwks)

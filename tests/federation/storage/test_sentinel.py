@@ -156,7 +156,13 @@ async def test_failover_loses_no_acknowledged_consent(tmp_path: Path) -> None:
         async def give(person: Person, page: httpx.Response) -> int:
             nonlocal done
             async with in_flight:
-                answer = await consent(person, page)
+                try:
+                    answer = await consent(person, page)
+                except httpx.TransportError:
+                    # A kept-alive connection the server closed as the client reused it
+                    # (the failover stalls requests past uvicorn's keep-alive timeout):
+                    # no answer, so nothing was acknowledged to this person.
+                    return 0
             if answer.status_code == 200:
                 done += 1
             return answer.status_code
@@ -173,7 +179,8 @@ async def test_failover_loses_no_acknowledged_consent(tmp_path: Path) -> None:
         await killer
         new = stack.topology.wait_failover(old)
         counted = {code: statuses.count(code) for code in set(statuses)}
-        assert set(counted) <= {200, 503}, counted  # never a 500
+        assert set(counted) <= {0, 200, 503}, counted  # never a 500
+        assert counted.get(0, 0) <= CONSENTS // 20, counted  # a lost connection is rare
         acknowledged = [
             person for (person, _), code in zip(ready, statuses, strict=True) if code == 200
         ]
@@ -191,6 +198,7 @@ async def test_failover_loses_no_acknowledged_consent(tmp_path: Path) -> None:
         for person, _ in ready:
             await person.aclose()
         print(
-            f"\nfailover: {counted.get(200, 0)} acknowledged, {counted.get(503, 0)} refused (503)"
+            f"\nfailover: {counted.get(200, 0)} acknowledged, {counted.get(503, 0)} refused (503),"
+            f" {counted.get(0, 0)} connections lost"
         )
     assert time.monotonic() - started < 600
