@@ -31,7 +31,7 @@ from federation.oidc.errors import (
     NonRedirectableError,
 )
 from federation.oidc.logout import CSRF_FAILED
-from federation.oidc.response_mode import authorization_response
+from federation.oidc.response_mode import FORM_POST, added_params, authorization_response
 from federation.pages import ErrorKind, ServiceLink
 
 log = logging.getLogger("idbridge.journey")
@@ -74,12 +74,16 @@ def locale_of(journey: Journey, request: Request, record: JourneyRecord | None =
 
 
 def service_link(record: JourneyRecord, error: str, description: str) -> ServiceLink:
-    """ "Go back to <RP>", carrying ``error`` to the RP's redirect URI."""
-    client = record.authz.client
-    return ServiceLink(
-        name=client.client_name.model_dump(by_alias=True),
-        url=error_redirect(record.authz, error, description),
-    )
+    """ "Go back to <RP>", carrying ``error`` to the RP's redirect URI in the request's
+    response mode: a link with the error in its query, or — for ``form_post`` (OAuth 2.0
+    Form Post Response Mode §2) — a form whose button POSTs ``error``/``state``/``iss``."""
+    authz = record.authz
+    name = authz.client.client_name.model_dump(by_alias=True)
+    url = error_redirect(authz, error, description)
+    if authz.response_mode == FORM_POST:
+        fields = added_params(authz.redirect_uri, url)
+        return ServiceLink(name=name, url=authz.redirect_uri, post_fields=fields)
+    return ServiceLink(name=name, url=url)
 
 
 async def fail(

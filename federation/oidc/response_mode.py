@@ -28,7 +28,7 @@ from federation.pages.form_post_views import FormPostPage
 FORM_POST = "form_post"
 
 
-def _added_params(redirect_uri: str, url: str) -> tuple[tuple[str, str], ...]:
+def added_params(redirect_uri: str, url: str) -> tuple[tuple[str, str], ...]:
     """The parameters ``url`` carries beyond those already in ``redirect_uri``."""
     own = parse_qsl(urlsplit(redirect_uri).query, keep_blank_values=True)
     every = parse_qsl(urlsplit(url).query, keep_blank_values=True)
@@ -44,7 +44,7 @@ def _form_post(
     service: dict[str, str] | None,
 ) -> Response:
     view = FormPostPage(
-        action_url=redirect_uri, fields=_added_params(redirect_uri, url), service=service
+        action_url=redirect_uri, fields=added_params(redirect_uri, url), service=service
     )
     response = pages.render(view, pages.locale_for(request, ui_locales), request=request)
     response.headers["Cache-Control"] = "no-store"

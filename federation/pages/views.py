@@ -71,6 +71,10 @@ class ServiceLink:
     name: Localised
     url: str | None = None
     """Where to send the person (the RP's home or sign-in page); no link when ``None``."""
+    post_fields: tuple[tuple[str, str], ...] | None = None
+    """When set, the way back is a form that POSTs these fields to ``url`` (the RP asked
+    for ``response_mode=form_post``, OAuth 2.0 Form Post Response Mode §2): a button, never
+    an auto-submit, so it works without JavaScript under the CSP."""
 
 
 @dataclass(frozen=True, slots=True)
