@@ -170,3 +170,36 @@ async def test_op_registration_sector_bad(http: httpx.AsyncClient) -> None:
     response = await http.post("/register", json=bad, headers=TOKEN)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
+
+
+BASIC_AND_CONFIG_IDS = (
+    "OP-ClientAuth-Basic-Static OP-ClientAuth-SecretPost-Static OP-IDToken-C-Signature "
+    "OP-IDToken-kid OP-OAuth-2nd-30s OP-OAuth-2nd-Revokes OP-OAuth-2nd OP-Req-NotUnderstood "
+    "OP-Req-acr_values OP-Req-claims_locales OP-Req-id_token_hint OP-Req-login_hint "
+    "OP-Req-max_age=1 OP-Req-max_age=10000 OP-Req-ui_locales OP-Response-Missing "
+    "OP-Response-code OP-UserInfo-Body OP-UserInfo-Endpoint OP-UserInfo-Header "
+    "OP-claims-essential OP-display-page OP-display-popup OP-nonce-NoReq-code OP-nonce-code "
+    "OP-prompt-login OP-prompt-none-LoggedIn OP-prompt-none-NotLoggedIn OP-redirect_uri-NotReg "
+    "OP-scope-All OP-scope-address OP-scope-email OP-scope-phone OP-scope-profile "
+    "OP-Discovery-Config OP-Discovery-JWKs OP-Discovery-claims_supported OP-Discovery-jwks_uri "
+    "OP-Registration-Endpoint OP-Registration-Sector-Bad"
+).split()
+"""The oidctest flows whose ``usage`` is Basic (code, static) or Config (``discover``)."""
+
+
+def test_the_docs_table_names_every_id_and_only_tests_that_exist() -> None:
+    import re
+    from pathlib import Path
+
+    from tests.federation.oidc import test_conformance
+
+    text = Path(__file__).parents[3].joinpath("docs/oidc.md").read_text()
+    table = text.split("### By oidctest id", 1)[1].split("### Running the OIDF tool", 1)[0]
+    scope = "OP-scope-profile / -email / -address / -phone / -All"
+    listed = {m for m in re.findall(r"\| (OP-[^ |]+) \|", table)}
+    listed |= {"OP-scope-" + s for s in ("profile", "email", "address", "phone", "All")}
+    assert scope in table
+    assert set(BASIC_AND_CONFIG_IDS) <= listed, set(BASIC_AND_CONFIG_IDS) - listed
+    modules = {"C": vars(test_conformance), "I": globals()}
+    for module, name in re.findall(r"\| ([CI]) `(test_\w+)`", table):
+        assert callable(modules[module].get(name)), name
