@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
 
 from federation.oidc.provider import OidcProvider
-from tests.federation.oidc.flow import Authorized, authorize, full_flow, redeem
+from tests.federation.oidc import test_conformance
+from tests.federation.oidc.flow import Authorized, authorize, full_flow, id_token_claims, redeem
 from tests.federation.oidc.harness import ISSUER, Clock
+from tests.federation.oidc.test_registration import METADATA
 
 TOKEN = {"Authorization": "Bearer test-initial-access-token-0123456789"}
 
@@ -86,8 +90,6 @@ async def test_op_req_max_age_10000(
     again = await authorize(http, redis, provider, max_age="10000", login=False)
     assert isinstance(again, Authorized)  # no login page: the session is young enough
     token = await redeem(http, again)
-    from tests.federation.oidc.flow import id_token_claims
-
     claims = await id_token_claims(http, token.json()["id_token"])
     assert claims["auth_time"] == first["claims"]["auth_time"]
 
@@ -164,35 +166,58 @@ async def test_op_registration_sector_bad(http: httpx.AsyncClient) -> None:
     """OP-Registration-Sector-Bad: a ``sector_identifier_uri`` that does not list the
     redirect URIs is refused; the bridge refuses every ``sector_identifier_uri`` (the
     sector is the redirect URIs' single host) with ``invalid_client_metadata``."""
-    from tests.federation.oidc.test_registration import METADATA
-
     bad = {**METADATA, "sector_identifier_uri": "https://other.example.cn/sector.json"}
     response = await http.post("/register", json=bad, headers=TOKEN)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_client_metadata"
 
 
-BASIC_AND_CONFIG_IDS = (
-    "OP-ClientAuth-Basic-Static OP-ClientAuth-SecretPost-Static OP-IDToken-C-Signature "
-    "OP-IDToken-kid OP-OAuth-2nd-30s OP-OAuth-2nd-Revokes OP-OAuth-2nd OP-Req-NotUnderstood "
-    "OP-Req-acr_values OP-Req-claims_locales OP-Req-id_token_hint OP-Req-login_hint "
-    "OP-Req-max_age=1 OP-Req-max_age=10000 OP-Req-ui_locales OP-Response-Missing "
-    "OP-Response-code OP-UserInfo-Body OP-UserInfo-Endpoint OP-UserInfo-Header "
-    "OP-claims-essential OP-display-page OP-display-popup OP-nonce-NoReq-code OP-nonce-code "
-    "OP-prompt-login OP-prompt-none-LoggedIn OP-prompt-none-NotLoggedIn OP-redirect_uri-NotReg "
-    "OP-scope-All OP-scope-address OP-scope-email OP-scope-phone OP-scope-profile "
-    "OP-Discovery-Config OP-Discovery-JWKs OP-Discovery-claims_supported OP-Discovery-jwks_uri "
-    "OP-Registration-Endpoint OP-Registration-Sector-Bad"
-).split()
+BASIC_AND_CONFIG_IDS = [
+    "OP-ClientAuth-Basic-Static",
+    "OP-ClientAuth-SecretPost-Static",
+    "OP-IDToken-C-Signature",
+    "OP-IDToken-kid",
+    "OP-OAuth-2nd-30s",
+    "OP-OAuth-2nd-Revokes",
+    "OP-OAuth-2nd",
+    "OP-Req-NotUnderstood",
+    "OP-Req-acr_values",
+    "OP-Req-claims_locales",
+    "OP-Req-id_token_hint",
+    "OP-Req-login_hint",
+    "OP-Req-max_age=1",
+    "OP-Req-max_age=10000",
+    "OP-Req-ui_locales",
+    "OP-Response-Missing",
+    "OP-Response-code",
+    "OP-UserInfo-Body",
+    "OP-UserInfo-Endpoint",
+    "OP-UserInfo-Header",
+    "OP-claims-essential",
+    "OP-display-page",
+    "OP-display-popup",
+    "OP-nonce-NoReq-code",
+    "OP-nonce-code",
+    "OP-prompt-login",
+    "OP-prompt-none-LoggedIn",
+    "OP-prompt-none-NotLoggedIn",
+    "OP-redirect_uri-NotReg",
+    "OP-scope-All",
+    "OP-scope-address",
+    "OP-scope-email",
+    "OP-scope-phone",
+    "OP-scope-profile",
+    "OP-Discovery-Config",
+    "OP-Discovery-JWKs",
+    "OP-Discovery-claims_supported",
+    "OP-Discovery-jwks_uri",
+    "OP-Registration-Endpoint",
+    "OP-Registration-Sector-Bad",
+]
 """The oidctest flows whose ``usage`` is Basic (code, static) or Config (``discover``)."""
 
 
 def test_the_docs_table_names_every_id_and_only_tests_that_exist() -> None:
-    import re
-    from pathlib import Path
-
-    from tests.federation.oidc import test_conformance
-
     text = Path(__file__).parents[3].joinpath("docs/oidc.md").read_text()
     table = text.split("### By oidctest id", 1)[1].split("### Running the OIDF tool", 1)[0]
     scope = "OP-scope-profile / -email / -address / -phone / -All"
