@@ -1,20 +1,23 @@
 """The form-post page (OAuth 2.0 Form Post Response Mode) in Chromium: it posts the
 authorization response by itself under the bridge's CSP (no inline script, no CSP
-violation), and without JavaScript its visible Continue button does the same."""
+violation), and without JavaScript its visible Continue button does the same. A failure
+page's way back to a ``form_post`` RP is a form too, posted only by the person's click."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from federation.journey.failures import service_link
 from federation.oidc.authorize import with_query
 from federation.oidc.clients import Client
 from federation.oidc.models import AuthorizationRequest
 from federation.oidc.response_mode import authorization_response
-from federation.pages import Pages, mount_static
+from federation.pages import ErrorKind, Pages, mount_static
 from federation.web import RequestContextMiddleware
 
 
@@ -51,6 +54,9 @@ def form_post_app(received: list[dict[str, Any]]) -> FastAPI:
             issuer=base,
             response_mode="form_post",
         )
+        if request.query_params.get("fail"):  # the journey's failure page (record.authz)
+            link = service_link(SimpleNamespace(authz=authz), "access_denied", "declined")  # type: ignore[arg-type]
+            return pages.render_error(ErrorKind.ACCESS_DENIED, "en", request=request, service=link)
         url = with_query(authz.redirect_uri, {"code": "c0de", "state": "st-1", "iss": base})
         return authorization_response(pages, request, authz, url)
 
@@ -89,3 +95,26 @@ def test_form_post_page_without_javascript_has_a_continue_button(
     button.click()
     page.wait_for_url(base + "/cb")
     assert received == [{"code": "c0de", "state": "st-1", "iss": base}]
+
+
+def test_failure_page_goes_back_to_a_form_post_rp_by_a_posted_form(
+    serve: Callable[[Any], str], open_context: Callable[..., Any]
+) -> None:
+    received: list[dict[str, Any]] = []
+    base = serve(form_post_app(received))
+    violations: list[str] = []
+    for scripts in (True, False):
+        page = open_context(java_script_enabled=scripts, locale="en-GB").new_page()
+        page.on("console", lambda msg: violations.append(msg.text) if msg.type == "error" else None)
+        page.goto(base + "/respond?fail=1")
+        page.wait_for_timeout(300)
+        assert received == []  # a failure page never posts by itself
+        page.get_by_role("button", name="Start again at Form RP").click()
+        page.wait_for_url(base + "/cb")
+        assert received.pop() == {
+            "error": "access_denied",
+            "error_description": "declined",
+            "state": "st-1",
+            "iss": base,
+        }
+        assert not [v for v in violations if "Content Security Policy" in v]
